@@ -1,0 +1,122 @@
+"""Entry point of the ``edms-adapter`` command.
+
+Exit codes: 0 success, 1 invalid input, document or failed operation, 2 usage
+or configuration error. Domain errors print as one line in the user's
+language; ``--verbose`` adds the traceback and DEBUG logging.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+import click
+
+from .. import i18n
+from ..config import Config, load_config
+from ..errors import ConfigError, EdmsAdapterError
+from ..i18n import N_, gettext as _
+from . import clicktext
+
+__all__ = ["CliContext", "cli", "main", "pass_context"]
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+@dataclass
+class CliContext:
+    """What every command receives: the configuration and the global options."""
+
+    config: Config
+    language: str
+    verbose: bool
+
+
+pass_context = click.make_pass_decorator(CliContext)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--lang", "language", type=click.Choice(i18n.LANGUAGES), default=None, help=N_("Language of messages and rendered forms: kk, ru or en (default: configuration, then the locale)."))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help=N_("Configuration file (default: $EDMS_ADAPTER_CONFIG, ./edms-adapter.toml, ~/.config/edms-adapter/config.toml)."))
+@click.option("-v", "--verbose", is_flag=True, help=N_("Show DEBUG log lines and tracebacks."))
+@click.version_option(package_name="edms-adapter", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, language: str | None, config_path: str | None, verbose: bool) -> None:
+    """Prepare, sign, send and receive notifications about prohibited content through the state EDMS."""
+    config = load_config(config_path)
+    chosen = language or i18n.normalize_language(config.general.language) or i18n.language_from_locale() or i18n.DEFAULT_LANGUAGE
+    i18n.set_language(chosen)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:
+        # Third-party libraries log their own internals at INFO; keep the product's lines readable.
+        for noisy in ("zeep", "urllib3", "fontTools", "weasyprint", "waitress.queue"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx.obj = CliContext(config=config, language=chosen, verbose=verbose)
+
+
+def _register_commands() -> None:
+    from . import documents, exchange, render, signing
+
+    for module in (documents, signing, exchange, render):
+        module.register(cli)
+
+
+_register_commands()
+
+
+def _language_for_errors(argv: list[str]) -> None:
+    """Pick the language before click parses, so usage errors are translated too."""
+    for index, arg in enumerate(argv):
+        if arg == "--lang" and index + 1 < len(argv):
+            value = argv[index + 1]
+        elif arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+        else:
+            continue
+        if i18n.normalize_language(value):
+            i18n.set_language(value)
+        return
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (also the process exit code)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in args or "--verbose" in args
+    _language_for_errors(args)
+    clicktext.install()
+    clicktext.localize_command_tree(cli)
+    try:
+        cli.main(args=args, prog_name="edms-adapter", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        click.echo(_("Aborted."), err=True)
+        return EXIT_INVALID
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE if isinstance(exc, click.UsageError) else EXIT_INVALID
+    except ConfigError as exc:
+        if verbose:
+            logging.getLogger(__name__).exception("configuration error")
+        click.echo(_("Configuration error: {message}").format(message=exc), err=True)
+        return EXIT_USAGE
+    except EdmsAdapterError as exc:
+        if verbose:
+            logging.getLogger(__name__).exception("command failed")
+        click.echo(_("Error: {message}").format(message=exc), err=True)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        click.echo(_("Aborted."), err=True)
+        return 130
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

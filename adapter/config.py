@@ -1,0 +1,218 @@
+"""Configuration: one TOML file, one table per area of the product.
+
+The file is found, in order, at the path given by the caller (the CLI's
+``--config``), at ``$EDMS_ADAPTER_CONFIG``, at ``./edms-adapter.toml`` and at
+``$XDG_CONFIG_HOME/edms-adapter/config.toml``. Without a file every setting
+keeps its default. ``config.example.toml`` documents every setting.
+
+Each area declares its settings as a frozen dataclass and reads them with
+:meth:`Config.section`, which rejects unknown keys and values of the wrong
+type with a :class:`~adapter.errors.ConfigError` that names the key::
+
+    @dataclass(frozen=True)
+    class GatewaySettings:
+        endpoint: str = "http://127.0.0.1:8080/SyncChannel"
+        timeout_seconds: float = 30.0
+
+    settings = config.section("gateway", GatewaySettings)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+from .i18n import N_
+
+__all__ = [
+    "Config",
+    "DocumentSettings",
+    "GeneralSettings",
+    "find_config_file",
+    "load_config",
+]
+
+T = TypeVar("T")
+
+CONFIG_ENV = "EDMS_ADAPTER_CONFIG"
+
+
+@dataclass(frozen=True, slots=True)
+class GeneralSettings:
+    """The ``[general]`` table."""
+
+    #: Language of messages and rendered forms: kk, ru or en; empty means the locale.
+    language: str = ""
+    #: Folder for the tracking database, inbox files and caches.
+    data_dir: str = "~/.local/share/edms-adapter"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSettings:
+    """The ``[documents]`` table."""
+
+    #: Largest XML document accepted by the parser, in bytes.
+    max_xml_bytes: int = 200 * 1024 * 1024
+    #: First day of the ``2026-04`` edition: ten calendar days after the
+    #: order's first official publication, which the order itself does not state.
+    first_edition_start: dt.date = dt.date(2026, 4, 24)
+    #: Optional TOML file that extends the violation type code list.
+    violation_types_file: str = ""
+
+
+class Config:
+    """Parsed configuration file; sections are read on demand."""
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *, path: Path | None = None) -> None:
+        self.data: Mapping[str, Any] = data or {}
+        self.path = path
+        self.general = self.section("general", GeneralSettings)
+        self.documents = self.section("documents", DocumentSettings)
+
+    @property
+    def data_dir(self) -> Path:
+        """Return the data folder with ``~`` expanded, relative paths taken from the config file's folder."""
+        return self.resolve_path(self.general.data_dir)
+
+    def resolve_path(self, value: str) -> Path:
+        """Resolve a path setting: ``~`` expanded, relative to the config file's folder."""
+        path = Path(os.path.expanduser(value))
+        if not path.is_absolute() and self.path is not None:
+            path = self.path.parent / path
+        return path
+
+    def section(self, name: str, settings_type: type[T]) -> T:
+        """Read table ``name`` (dotted for nested tables) into the frozen dataclass ``settings_type``."""
+        table: Any = self.data
+        for part in name.split("."):
+            table = table.get(part, {}) if isinstance(table, Mapping) else {}
+        if not isinstance(table, Mapping):
+            raise ConfigError(N_("setting [{key}] must be a table"), key=name)
+        return _build(settings_type, table, name)
+
+
+def _build(settings_type: type[T], table: Mapping[str, Any], prefix: str) -> T:
+    fields = {f.name: f for f in dataclasses.fields(settings_type)}  # type: ignore[arg-type]
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ConfigError(
+            N_("unknown setting {key}; the known settings of [{section}] are: {known}"),
+            key=f"{prefix}.{unknown[0]}",
+            section=prefix,
+            known=", ".join(fields),
+        )
+    hints = typing.get_type_hints(settings_type)
+    values = {}
+    for name, raw in table.items():
+        values[name] = _coerce(raw, hints[name], f"{prefix}.{name}")
+    return settings_type(**values)
+
+
+def _coerce(raw: Any, hint: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        for option in options:
+            try:
+                return _coerce(raw, option, key)
+            except ConfigError:
+                continue
+        raise _type_error(key, raw, " | ".join(getattr(o, "__name__", str(o)) for o in options))
+    if origin in (tuple, list):
+        if not isinstance(raw, list):
+            raise _type_error(key, raw, "list")
+        item_hint = typing.get_args(hint)[0] if typing.get_args(hint) else Any
+        items = [_coerce(item, item_hint, f"{key}[{i}]") for i, item in enumerate(raw)]
+        return tuple(items)
+    if origin in (dict, Mapping) or hint is dict:
+        if not isinstance(raw, Mapping):
+            raise _type_error(key, raw, "table")
+        return dict(raw)
+    if hint is Any:
+        return raw
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(raw, Mapping):
+            raise _type_error(key, raw, "table")
+        return _build(hint, raw, key)
+    if hint is bool:
+        if not isinstance(raw, bool):
+            raise _type_error(key, raw, "true | false")
+        return raw
+    if hint is int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise _type_error(key, raw, "integer")
+        return raw
+    if hint is float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise _type_error(key, raw, "number")
+        return float(raw)
+    if hint is str:
+        if not isinstance(raw, str):
+            raise _type_error(key, raw, "string")
+        return raw
+    if hint is dt.date:
+        if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
+            return raw
+        if isinstance(raw, str):
+            try:
+                return dt.date.fromisoformat(raw)
+            except ValueError:
+                pass
+        raise _type_error(key, raw, "YYYY-MM-DD")
+    return raw
+
+
+def _type_error(key: str, raw: Any, expected: str) -> ConfigError:
+    return ConfigError(
+        N_("invalid value {value!r} for setting {key}: expected {expected}"),
+        key=key,
+        value=raw,
+        expected=expected,
+    )
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """Return the configuration file to use, or ``None`` when there is none."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(N_("configuration file {path} not found; check the --config path"), path=str(path))
+        return path
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(
+                N_("configuration file {path} named by {variable} not found; fix or unset the variable"),
+                path=str(path),
+                variable=CONFIG_ENV,
+            )
+        return path
+    local = Path("edms-adapter.toml")
+    if local.is_file():
+        return local
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    user = base / "edms-adapter" / "config.toml"
+    return user if user.is_file() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the configuration file (see the module docstring for where it is looked for)."""
+    found = find_config_file(path)
+    if found is None:
+        return Config()
+    try:
+        with found.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(N_("configuration file {path} is not valid TOML: {reason}"), path=str(found), reason=str(exc)) from exc
+    return Config(data, path=found.resolve())

@@ -1,0 +1,1 @@
+"""Signing and verification of edms-adapter documents on the Kazakh PKI."""
