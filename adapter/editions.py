@@ -66,7 +66,7 @@ def edition_for_date(day: dt.date, first_edition_start: dt.date) -> Edition:
         if edition.in_force(day):
             return edition
     raise InputError(
-        N_("the document date {value} is before the first edition of the rules, in force from {since} (2026-04) and from 2026-07-12 (2026-07-12); use a later date, or set documents.first_edition_start if the publication date differs"),
+        N_("the document date {value} is before the first edition of the rules (2026-04, in force from {since}; 2026-07-12 from 2026-07-12); use a later date, or set documents.first_edition_start to the date the first edition came into force"),
         field="document.date",
         value=day.isoformat(),
         since=first_edition_start.isoformat(),

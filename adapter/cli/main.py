@@ -38,14 +38,15 @@ class CliContext:
 pass_context = click.make_pass_decorator(CliContext)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    help=N_("Prepare, sign, send and receive notifications about prohibited content through the state EDMS."),
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--lang", "language", type=click.Choice(i18n.LANGUAGES), default=None, help=N_("Language of messages and rendered forms: kk, ru or en (default: configuration, then the locale)."))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help=N_("Configuration file (default: $EDMS_ADAPTER_CONFIG, ./edms-adapter.toml, ~/.config/edms-adapter/config.toml)."))
 @click.option("-v", "--verbose", is_flag=True, help=N_("Show DEBUG log lines and tracebacks."))
 @click.version_option(package_name="edms-adapter", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, language: str | None, config_path: str | None, verbose: bool) -> None:
-    """Prepare, sign, send and receive notifications about prohibited content through the state EDMS."""
     config = load_config(config_path)
     chosen = language or i18n.normalize_language(config.general.language) or i18n.language_from_locale() or i18n.DEFAULT_LANGUAGE
     i18n.set_language(chosen)
