@@ -3,11 +3,10 @@
 #   libpango-1.0-0, libpangoft2-1.0-0  PDF rendering (WeasyPrint draws text with Pango)
 #   softhsm2                           a software PKCS#11 token for the signing tests
 #   poppler-utils                      pdftotext and pdftoppm, used by the rendering tests
-#   python3-venv                       virtual environments on Debian's python3
 # Runs apt-get through sudo unless already root.
 set -euo pipefail
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 softhsm2 poppler-utils python3-venv)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 softhsm2 poppler-utils)
 
 if [ "$(id -u)" -eq 0 ]; then
     run=()
