@@ -72,25 +72,38 @@ def _register_commands() -> None:
 _register_commands()
 
 
-def _language_for_errors(argv: list[str]) -> None:
-    """Pick the language before click parses, so usage errors are translated too."""
+def _preselect_language(argv: list[str]) -> None:
+    """Pick the language before click parses, so help and usage errors are translated too.
+
+    The order is the one the ``cli`` callback applies: ``--lang``, then the
+    configuration file's ``general.language``, then the locale.
+    """
+    language = None
+    config_path = None
     for index, arg in enumerate(argv):
-        if arg == "--lang" and index + 1 < len(argv):
-            value = argv[index + 1]
+        value = argv[index + 1] if index + 1 < len(argv) else None
+        if arg == "--lang":
+            language = value
         elif arg.startswith("--lang="):
-            value = arg.split("=", 1)[1]
-        else:
-            continue
-        if i18n.normalize_language(value):
-            i18n.set_language(value)
-        return
+            language = arg.split("=", 1)[1]
+        elif arg == "--config":
+            config_path = value
+        elif arg.startswith("--config="):
+            config_path = arg.split("=", 1)[1]
+    if not i18n.normalize_language(language):
+        try:
+            language = load_config(config_path).general.language
+        except ConfigError:
+            language = None  # reported properly once click has parsed the options
+    if i18n.normalize_language(language):
+        i18n.set_language(language)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (also the process exit code)."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in args or "--verbose" in args
-    _language_for_errors(args)
+    _preselect_language(args)
     clicktext.install()
     clicktext.localize_command_tree(cli)
     try:

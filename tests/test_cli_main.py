@@ -1,0 +1,64 @@
+"""The command entry point: languages, exit codes, configuration errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from adapter.cli.main import main
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "adapter.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("kk", "Қолданылуы:"), ("ru", "Использование:"), ("en", "Usage:")],
+)
+def test_help_in_each_language(language, expected, capsys):
+    assert main(["--lang", language, "--help"]) == 0
+    assert expected in capsys.readouterr().out
+
+
+def test_unknown_option_is_usage_error(capsys):
+    assert main(["--lang", "ru", "--no-such-option"]) == 2
+    assert "Нет параметра" in capsys.readouterr().err
+
+
+def test_missing_config_file_is_usage_error(tmp_path, capsys):
+    missing = tmp_path / "absent.toml"
+    assert main(["--lang", "en", "--config", str(missing), "validate", "x.xml"]) == 2
+    err = capsys.readouterr().err
+    assert "Configuration error" in err
+    assert str(missing) in err
+
+
+def test_config_language_applies_to_help(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('[general]\nlanguage = "ru"\n', encoding="utf-8")
+    assert main(["--config", str(config), "--help"]) == 0
+    assert "Использование:" in capsys.readouterr().out
+
+
+def test_bad_setting_names_key(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('[general]\nlanguag = "ru"\n', encoding="utf-8")
+    assert main(["--lang", "kk", "--config", str(config), "validate", "x.xml"]) == 2
+    err = capsys.readouterr().err
+    assert "general.languag" in err
+    assert "Конфигурация қатесі" in err
+
+
+def test_entry_point_runs_as_process():
+    result = run_cli("--lang", "en", "--version")
+    assert result.returncode == 0
+    assert "edms-adapter" in result.stdout
