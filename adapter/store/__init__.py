@@ -1,0 +1,1 @@
+"""Persistent state: the database, the sender's tracking store and the receiver's inbox."""
