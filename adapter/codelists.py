@@ -101,20 +101,43 @@ def protocol_codes() -> tuple[str, ...]:
 def load_violation_types(extra_file: Path | None = None) -> Mapping[str, CodeListEntry]:
     """Return the built-in violation types, extended by ``extra_file`` when given.
 
-    Raises :class:`ValueError` naming the file and entry when an entry lacks a
-    name or reuses a code.
+    Raises :class:`~adapter.errors.ConfigError` naming the file and entry
+    when the file is unreadable, an entry lacks a name, or a code is reused.
     """
+    from .errors import ConfigError
+    from .i18n import N_
+
     if extra_file is None:
         return VIOLATION_TYPES
-    with Path(extra_file).open("rb") as handle:
-        data = tomllib.load(handle)
+    try:
+        with Path(extra_file).open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(
+            N_("cannot read the violation type list {path}: {reason}; fix documents.violation_types_file"),
+            key="documents.violation_types_file",
+            path=str(extra_file),
+            reason=str(exc),
+        ) from exc
     merged = dict(VIOLATION_TYPES)
     for index, row in enumerate(data.get("violation_type", []), start=1):
         missing = [key for key in ("code", "kk", "ru", "en") if not str(row.get(key, "")).strip()]
         if missing:
-            raise ValueError(f"{extra_file}: violation_type #{index} lacks {', '.join(missing)}")
+            raise ConfigError(
+                N_("{path}: violation_type #{index} lacks {missing}; give code, kk, ru and en"),
+                key="documents.violation_types_file",
+                path=str(extra_file),
+                index=index,
+                missing=", ".join(missing),
+            )
         code = str(row["code"]).strip()
         if code in merged:
-            raise ValueError(f"{extra_file}: violation_type #{index} reuses the code {code!r}")
+            raise ConfigError(
+                N_("{path}: violation_type #{index} reuses the code {code!r}; choose a new code"),
+                key="documents.violation_types_file",
+                path=str(extra_file),
+                index=index,
+                code=code,
+            )
         merged[code] = CodeListEntry(code, row["kk"], row["ru"], row["en"])
     return merged
