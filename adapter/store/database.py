@@ -60,8 +60,8 @@ DATABASE_FILE_NAME = "edms-adapter.sqlite3"
 #: higher version was written by a newer release and is not opened.
 SCHEMA_VERSION = 1
 
-# Modules that declare tables on Base; create_all imports them so that one
-# call creates the tables of both sides.
+# Modules that declare tables on Base. create_all imports them, so one call
+# creates the tables of both sides.
 _MODEL_MODULES = ("adapter.store.tracking", "adapter.store.inbox")
 
 
@@ -110,7 +110,7 @@ class Base(DeclarativeBase):
 
 
 class SchemaVersion(Base):
-    """The one row that records which table layout the database holds."""
+    """The single row that records which table layout the database contains."""
 
     __tablename__ = "schema_version"
 
@@ -234,8 +234,8 @@ class Database:
             session.close()
 
     def _store_error(self, exc: SQLAlchemyError) -> StoreError:
-        # The driver's own message names the constraint or the lock, never the
-        # bound parameters, so no stored value reaches the message.
+        # Only the first line of the driver's message: SQLite and PostgreSQL name
+        # the constraint or the lock there, and PostgreSQL puts key values in DETAIL lines.
         reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
         logger.error("database %s failed: %s", self.display_url, reason)
         return StoreError(
