@@ -32,7 +32,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .i18n import N_, translate
+from .i18n import N_, gettext, translate
 
 __all__ = [
     "ConfigError",
@@ -87,6 +87,18 @@ class ConfigError(EdmsAdapterError, ValueError):
         self.key = key
 
 
+def localize_location(location: str, language: str | None, params: Mapping[str, Any]) -> str:
+    """Render a location that is a message id with placeholders, such as ``N_("fact {fact}")``.
+
+    A location that is no message id (an XPath, a line number) is returned
+    unchanged, also when it contains braces.
+    """
+    try:
+        return gettext(location, language).format(**params)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return location
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One problem found in an input or a document.
@@ -112,7 +124,7 @@ class Problem:
         params.setdefault("value", self.value)
         text = translate(self.message, language, **params)
         if self.location:
-            return f"{self.location}: {text}"
+            return f"{localize_location(self.location, language, params)}: {text}"
         if self.line is not None:
             return translate(N_("line {line}"), language, line=self.line) + f": {text}"
         return text
@@ -146,7 +158,7 @@ class InputError(EdmsAdapterError, ValueError):
 
     def localized(self, language: str | None = None) -> str:
         text = super().localized(language)
-        return f"{self.location}: {text}" if self.location else text
+        return f"{localize_location(self.location, language, self.params)}: {text}" if self.location else text
 
 
 class InvalidDocumentError(EdmsAdapterError, ValueError):
