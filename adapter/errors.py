@@ -214,6 +214,10 @@ class KeyUsageError(SigningError):
 class SignatoryPolicyError(SigningError):
     """The signer may not sign this document; ``rule`` names the failed rule."""
 
+    def __init__(self, message: str, /, *, rule: str, **params: Any) -> None:
+        super().__init__(message, rule=rule, **params)
+        self.rule = rule
+
 
 class VerificationError(EdmsAdapterError):
     """A signature that could not be checked at all (no signature, malformed XML).
