@@ -16,6 +16,8 @@ _EXPORTS: dict[str, str] = {
     "KeyUsageBit": "signing.certificates",
     "describe_certificate": "signing.certificates",
     "load_certificates": "signing.certificates",
+    "OcspResponder": "signing.testpki",
+    "TestPki": "signing.testpki",
 }
 
 __all__ = sorted(_EXPORTS)

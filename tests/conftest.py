@@ -22,6 +22,17 @@ def nca_dir() -> Path:
     return NCA_TEST_DIR
 
 
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory):
+    """A generated NCA-like test PKI (signing.testpki.TestPki), shared by the whole test session.
+
+    Tests that revoke keys or need the OCSP URL of a running responder create their own.
+    """
+    from signing.testpki import TestPki
+
+    return TestPki.create(tmp_path_factory.mktemp("test-pki"))
+
+
 @pytest.fixture(autouse=True)
 def _english_by_default():
     """Run each test in English unless it sets another language."""
