@@ -21,6 +21,7 @@ or English. Context travels as attributes, never only inside the text::
     ├── TransportError (ConnectionError)    HTTP/SOAP exchange failed
     │   ├── TransientTransportError         worth retrying with the same message id
     │   └── GatewayFault                    SOAP fault or gateway ErrorInfo
+    │       └── TransientGatewayFault       a fault code configured as transient (also a TransientTransportError)
     └── StoreError                          tracking database
         └── NotFoundError (LookupError)     no such document, message or receipt
 """
@@ -48,6 +49,7 @@ __all__ = [
     "SignatoryPolicyError",
     "SigningError",
     "StoreError",
+    "TransientGatewayFault",
     "TransientTransportError",
     "TransportError",
     "UnsupportedKeyError",
@@ -241,6 +243,10 @@ class GatewayFault(TransportError):
     def __init__(self, message: str, /, *, code: str | None = None, **params: Any) -> None:
         super().__init__(message, code=code, **params)
         self.code = code
+
+
+class TransientGatewayFault(GatewayFault, TransientTransportError):
+    """A gateway fault whose code is configured as transient (``gateway.transient_codes``)."""
 
 
 class StoreError(EdmsAdapterError):

@@ -1,0 +1,72 @@
+"""Run the SOAP service on waitress.
+
+waitress is the server because it is pure Python (nothing to compile, the
+same code on Linux, Windows and macOS), a production WSGI server with a
+bounded thread pool in front of blocking handlers (the receiving handler
+verifies signatures and writes to SQLite, both blocking), and needs no fork:
+one process that starts quickly, runs inside tests and the demo, and shares
+the application object between its threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import waitress
+from waitress.server import create_server
+from waitress import wasyncore
+
+__all__ = ["ServerThread", "serve"]
+
+logger = logging.getLogger(__name__)
+
+
+def serve(app: Any, host: str = "127.0.0.1", port: int = 8080, threads: int = 4, *, max_request_bytes: int | None = None) -> None:
+    """Serve ``app`` until interrupted (Ctrl+C or SIGTERM)."""
+    options: dict[str, Any] = {"host": host, "port": port, "threads": threads, "ident": "edms-adapter"}
+    if max_request_bytes is not None:
+        options["max_request_body_size"] = max_request_bytes
+    logger.info("serving on http://%s:%d/ with %d threads", host, port, threads)
+    waitress.serve(app, **options)
+    logger.info("server stopped")
+
+
+class ServerThread:
+    """``app`` served by waitress in a background thread, by default on a free loopback port.
+
+    Use it as a context manager, or call :meth:`stop`. ``url`` is the base URL,
+    such as ``http://127.0.0.1:41234/``.
+    """
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, threads: int = 4, max_request_bytes: int | None = None) -> None:
+        options: dict[str, Any] = {"host": host, "port": port, "threads": threads, "ident": "edms-adapter"}
+        if max_request_bytes is not None:
+            options["max_request_body_size"] = max_request_bytes
+        self._map: dict[Any, Any] = {}
+        self._server = create_server(app, map=self._map, **options)
+        bound_host, bound_port = self._server.effective_host, self._server.effective_port
+        shown_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+        self.host = bound_host
+        self.port = int(bound_port)
+        self.url = f"http://{shown_host}:{self.port}/"
+        self._thread = threading.Thread(target=self._server.run, name=f"soap-server-{self.port}", daemon=True)
+        self._thread.start()
+        self._stopped = False
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close the listening socket and open connections, and wait for the thread to end."""
+        if self._stopped:
+            return
+        self._stopped = True
+        # Channels belong to the server's event loop; close them from that thread.
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        self._thread.join(timeout)
+        self._server.task_dispatcher.shutdown()
+
+    def __enter__(self) -> ServerThread:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
