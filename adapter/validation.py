@@ -517,7 +517,7 @@ def normalize_email(value: object, *, field: str = "employees.work_email") -> st
     text = _text(value, field)
     local, at, domain = text.rpartition("@")
     error = InputError(
-        N_("invalid e-mail address \"{value}\" in {field}: write an address such as a.nurlanov@mci.gov.kz"),
+        N_("invalid e-mail address \"{value}\" in {field}: write an address such as a.nurlanov@example.gov.kz"),
         field=field,
         value=text,
         code="invalid-email",
