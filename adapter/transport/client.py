@@ -242,12 +242,13 @@ class GatewayClient:
         except requests.exceptions.RequestException as exc:
             raise TransportError(N_("request to {endpoint} failed: {reason}"), endpoint=endpoint, reason=str(exc)) from exc
         except zeep.exceptions.Fault as exc:
+            if exc.code is None and not isinstance(exc.detail, etree._Element):
+                # zeep reports a non-200 XML answer without soap:Fault (an
+                # HTML error page of a proxy, say) as an "unknown fault".
+                raise self._http_error(endpoint, self._transport.last_status or 500) from exc
             raise self._fault(operation, exc) from exc
         except zeep.exceptions.TransportError as exc:
-            error_type = TransientTransportError if exc.status_code >= 500 else TransportError
-            raise error_type(
-                N_("{endpoint} returned HTTP {status} without a SOAP fault"), endpoint=endpoint, status=exc.status_code
-            ) from exc
+            raise self._http_error(endpoint, exc.status_code) from exc
         except (zeep.exceptions.XMLSyntaxError, zeep.exceptions.XMLParseError, zeep.exceptions.ValidationError) as exc:
             raise TransportError(
                 N_("invalid SOAP message in {operation} with {endpoint}: {reason}"),
@@ -255,6 +256,11 @@ class GatewayClient:
                 endpoint=endpoint,
                 reason=str(exc),
             ) from exc
+
+    @staticmethod
+    def _http_error(endpoint: str, status: int) -> TransportError:
+        error_type = TransientTransportError if status >= 500 else TransportError
+        return error_type(N_("{endpoint} returned HTTP {status} without a SOAP fault"), endpoint=endpoint, status=status)
 
     def _fault(self, operation: str, fault: zeep.exceptions.Fault) -> GatewayFault:
         info = error_info_from_detail(fault.detail if isinstance(fault.detail, etree._Element) else None)
@@ -396,7 +402,10 @@ class GatewayClient:
         def call() -> tuple[ReceivedMessage, ...]:
             response = service.getMessages(request=request)
             messages = []
-            for item in (response.messages if response is not None else None) or ():
+            # zeep unwraps a response with one child, so the result is the
+            # list of messages itself (or None when there are none).
+            items = response if isinstance(response, list) else getattr(response, "messages", None)
+            for item in items or ():
                 info = item.messageInfo
                 messages.append(
                     ReceivedMessage(
