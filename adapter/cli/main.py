@@ -63,9 +63,9 @@ def cli(ctx: click.Context, language: str | None, config_path: str | None, verbo
 
 
 def _register_commands() -> None:
-    from . import documents, exchange, render, signing
+    from . import documents, exchange, receiver, render, signing
 
-    for module in (documents, signing, exchange, render):
+    for module in (documents, signing, exchange, receiver, render):
         module.register(cli)
 
 

@@ -17,8 +17,11 @@ receiving side. Schema: ``schemas/receipt.xsd``, namespace :data:`RECEIPT_NS`::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import enum
+import hashlib
 import threading
 import uuid
 from collections.abc import Iterable
@@ -41,7 +44,9 @@ __all__ = [
     "RefusalReason",
     "build_receipt",
     "parse_receipt",
+    "receipt_message",
     "sign_receipt",
+    "unwrap_receipt_message",
     "verify_receipt",
 ]
 
@@ -322,6 +327,38 @@ def verify_receipt(
     else:
         raise VerificationError(N_("no receiver certificate or trust anchors are configured to check the receipt's signature; set them in the configuration"))
     return replace(_read_receipt(covered), signer=signer_certificate)
+
+
+def receipt_message(signed: bytes, kind: ReceiptKind | str) -> etree._Element:
+    """Wrap a signed receipt for the gateway: ``<receiptMessage>`` with the receipt byte-exact in base64."""
+    message = etree.Element(f"{_R}receiptMessage", nsmap={None: RECEIPT_NS})
+    etree.SubElement(message, f"{_R}kind").text = ReceiptKind(kind).value
+    etree.SubElement(message, f"{_R}sha256").text = hashlib.sha256(signed).hexdigest()
+    etree.SubElement(message, f"{_R}content").text = base64.b64encode(signed).decode("ascii")
+    return message
+
+
+def unwrap_receipt_message(payload: etree._Element | bytes) -> bytes:
+    """Return the signed receipt bytes carried by a ``<receiptMessage>`` (element or XML).
+
+    Raises :class:`InvalidDocumentError` when the payload is no receipt
+    message or its content does not match the recorded SHA-256.
+    """
+    element = payload if isinstance(payload, etree._Element) else _parse(payload)
+    problems: list[Problem] = []
+    if etree.QName(element).text != f"{_R}receiptMessage":
+        problems.append(Problem("receipt-message", N_("the payload is {value}, not a receipt message"), value=etree.QName(element).text))
+        raise InvalidDocumentError(problems, source="receipt")
+    try:
+        content = base64.b64decode("".join((element.findtext(f"{_R}content") or "").split()), validate=True)
+    except binascii.Error:
+        problems.append(Problem("receipt-message", N_("the receipt content is not valid base64")))
+        raise InvalidDocumentError(problems, source="receipt") from None
+    expected = (element.findtext(f"{_R}sha256") or "").strip()
+    if hashlib.sha256(content).hexdigest() != expected:
+        problems.append(Problem("receipt-message", N_("the receipt content does not match its recorded SHA-256 {value}"), value=expected))
+        raise InvalidDocumentError(problems, source="receipt")
+    return content
 
 
 def _read_receipt(root: etree._Element) -> Receipt:

@@ -1,0 +1,153 @@
+"""CLI commands of the authorised body's receiving side: inbox, register, refuse, decide, export-confirmed, serve."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from ..i18n import N_, gettext as _, translate
+from .main import CliContext, pass_context
+
+logger = logging.getLogger(__name__)
+
+_SUMMARY_NAMES = {
+    "pending": N_("pending"),
+    "all confirmed": N_("all confirmed"),
+    "partly confirmed": N_("partly confirmed"),
+    "all rejected": N_("all rejected"),
+}
+_STATE_NAMES = {
+    "received": N_("received"),
+    "registered": N_("registered"),
+    "refused": N_("refused"),
+    "decided": N_("decided"),
+}
+_ROLE_NAMES = {
+    "head": N_("head"),
+    "deputy": N_("deputy"),
+    "employee": N_("employee"),
+}
+
+
+def _registrar(context: CliContext):
+    from ..exchange.receiver import load_receiver_signer, open_inbox
+    from ..exchange.registrar import Registrar
+
+    return Registrar(context.config, signer=load_receiver_signer(context.config), store=open_inbox(context.config))
+
+
+def _reader(context: CliContext):
+    """A registrar for read-only commands: no key is loaded, so no password is asked for."""
+    from ..exchange.receiver import open_inbox
+    from ..exchange.registrar import Registrar
+
+    return Registrar(context.config, signer=None, store=open_inbox(context.config))
+
+
+@click.command("inbox", short_help=N_("List received documents."), help=N_("List the documents the receiving service accepted: id, time received, state, sender, signer and role, and how many facts are confirmed, rejected and pending."))
+@click.option("--state", type=click.Choice(["received", "registered", "refused", "decided"]), default=None, help=N_("Show only documents in this state."))
+@pass_context
+def inbox_command(context: CliContext, state: str | None) -> None:
+    entries = _reader(context).list_inbox(state=state)
+    if not entries:
+        click.echo(_("The inbox is empty."))
+        return
+    headers = [_("id"), _("received"), _("state"), _("document"), _("sender"), _("signer (role)"), _("confirmed/rejected/pending")]
+    rows = []
+    for entry in entries:
+        state_text = _(_STATE_NAMES.get(entry.state.value, entry.state.value))
+        if entry.registration_number:
+            state_text += f" {entry.registration_number}"
+        if entry.kind == "notification" and entry.state.value in ("registered", "decided"):
+            state_text += f" ({_(_SUMMARY_NAMES[entry.summary])})"
+        rows.append(
+            [
+                str(entry.id),
+                entry.received_at.strftime("%Y-%m-%d %H:%M"),
+                state_text,
+                f"{entry.doc_no} {entry.doc_date.isoformat()}",
+                f"{entry.sender_bin} {entry.sender_name[:40]}",
+                f"{entry.signer_name} ({_(_ROLE_NAMES.get(entry.signer_role, entry.signer_role))})",
+                f"{entry.confirmed}/{entry.rejected}/{entry.pending}",
+            ]
+        )
+    widths = [max(len(row[index]) for row in [headers, *rows]) for index in range(len(headers))]
+    for row in [headers, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@click.command("register", short_help=N_("Register a received document."), help=N_("Register a received document under the next registration number and queue a signed 'registered' receipt for the sender."))
+@click.argument("document_id", type=int)
+@pass_context
+def register_command(context: CliContext, document_id: int) -> None:
+    receipt = _registrar(context).register(document_id)
+    click.echo(translate(N_("Document {id} registered as {number}; receipt {receipt} queued for the sender."), id=document_id, number=receipt.registration_number, receipt=receipt.id))
+
+
+@click.command("refuse", short_help=N_("Refuse to register a received document."), help=N_("Refuse to register a received document and queue a signed 'refused' receipt. The reason is a code: 1 bad link, 2 signature check failed, 3 violates the procedure rules; or a text."))
+@click.argument("document_id", type=int)
+@click.option("--reason", required=True, help=N_("Reason code 1, 2 or 3, or a text that explains the refusal."))
+@pass_context
+def refuse_command(context: CliContext, document_id: int, reason: str) -> None:
+    receipt = _registrar(context).refuse(document_id, reason)
+    click.echo(translate(N_("Document {id} refused; receipt {receipt} queued for the sender."), id=document_id, receipt=receipt.id))
+
+
+@click.command("decide", short_help=N_("Confirm or reject facts of a registered notification."), help=N_("Confirm or reject facts of a registered notification and queue a signed decision receipt. Facts are numbers and ranges such as 1,2,5-7. A rejection needs --justification. Each fact is decided once; use --amend to change a decision."))
+@click.argument("document_id", type=int)
+@click.option("--confirm", default=None, help=N_("Facts to confirm, such as 1,2,5-7."))
+@click.option("--reject", default=None, help=N_("Facts to reject, such as 3,4."))
+@click.option("--justification", default=None, help=N_("Why the rejected facts are no violation (required with --reject)."))
+@click.option("--amend", is_flag=True, help=N_("Change decisions already made."))
+@pass_context
+def decide_command(context: CliContext, document_id: int, confirm: str | None, reject: str | None, justification: str | None, amend: bool) -> None:
+    registrar = _registrar(context)
+    receipt = registrar.decide(document_id, confirm=confirm, reject=reject, justification=justification, amend=amend)
+    entry = registrar.get(document_id)
+    click.echo(
+        translate(
+            N_("Document {id}: {confirmed} confirmed, {rejected} rejected, {pending} pending; receipt {receipt} queued for the sender."),
+            id=document_id,
+            confirmed=entry.confirmed,
+            rejected=entry.rejected,
+            pending=entry.pending,
+            receipt=receipt.id,
+        )
+    )
+
+
+@click.command("export-confirmed", short_help=N_("Export confirmed facts for blocking."), help=N_("Write every confirmed fact once, with the document and time it was first confirmed in, as CSV or JSON."))
+@click.option("--format", "output_format", type=click.Choice(["csv", "json"]), default="csv", show_default=True, help=N_("Output format."))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None, help=N_("Output file (default: standard output)."))
+@pass_context
+def export_confirmed_command(context: CliContext, output_format: str, output: str | None) -> None:
+    registrar = _reader(context)
+    text = registrar.export_confirmed(output, format=output_format)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        click.echo(translate(N_("Confirmed facts written to {path}."), path=output), err=True)
+
+
+@click.command("serve", short_help=N_("Run the receiving service."), help=N_("Run the authorised body's receiving service (SyncChannel and AsyncChannel over SOAP) with waitress on [receiver] host and port."))
+@click.option("--host", default=None, help=N_("Address to listen on (default: [receiver] host)."))
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help=N_("TCP port to listen on (default: [receiver] port)."))
+@pass_context
+def serve_command(context: CliContext, host: str | None, port: int | None) -> None:
+    from ..exchange.receiver import create_wsgi_app, receiver_settings
+    from ..service.server import serve
+
+    settings = receiver_settings(context.config)
+    app = create_wsgi_app(context.config)
+    chosen_host = host or settings.host
+    chosen_port = port or settings.port
+    click.echo(translate(N_("Receiving service listening on http://{host}:{port}/ (stop with Ctrl+C)."), host=chosen_host, port=chosen_port), err=True)
+    serve(app, chosen_host, chosen_port)
+
+
+def register(group: click.Group) -> None:
+    """Add the receiving side's commands to ``group``."""
+    for command in (inbox_command, register_command, refuse_command, decide_command, export_confirmed_command, serve_command):
+        group.add_command(command)
