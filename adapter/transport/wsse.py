@@ -211,7 +211,7 @@ def _certificate(signature: etree._Element) -> x509.Certificate:
         return x509.load_der_x509_certificate(der)
     except (binascii.Error, ValueError) as exc:
         raise EnvelopeSignatureError(
-            N_("the certificate in the WS-Security KeyIdentifier cannot be read: {reason}"),
+            N_("the certificate in the WS-Security KeyIdentifier cannot be read: {detail}"),
             reason="malformed",
             detail=str(exc),
         ) from exc
