@@ -18,6 +18,9 @@ _EXPORTS: dict[str, str] = {
     "load_certificates": "signing.certificates",
     "OcspResponder": "signing.testpki",
     "TestPki": "signing.testpki",
+    "PathValidation": "signing.trust",
+    "TrustSettings": "signing.trust",
+    "validate_path": "signing.trust",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -36,6 +36,7 @@ __all__ = [
     "HolderRole",
     "KeyAlgorithm",
     "KeyUsageBit",
+    "certificate_label",
     "describe_certificate",
     "is_gost_oid",
     "load_certificates",
@@ -259,6 +260,11 @@ def readable_name(name: x509.Name) -> str:
         value = attribute.value if isinstance(attribute.value, str) else attribute.value.hex()
         parts.append(f"{label}={value}")
     return ", ".join(parts)
+
+
+def certificate_label(cert: x509.Certificate) -> str:
+    """Return ``0x<serial> (<issuer>)``, which names a certificate in messages without the holder's personal data."""
+    return f"0x{cert.serial_number:x} ({readable_name(cert.issuer)})"
 
 
 def describe_certificate(cert: x509.Certificate) -> CertificateInfo:

@@ -339,6 +339,21 @@ class TestPki:
         """The root CA certificate, for ``[trust] anchors``."""
         return (self.root_ca_path,)
 
+    def config_data(self, *, policy: str = "hard-fail", ocsp_url: str | None = None) -> dict[str, dict[str, object]]:
+        """Return configuration tables that trust this PKI and check revocation against its CRL file.
+
+        ``adapter.config.Config(pki.config_data())`` gives a configuration for
+        tests; ``ocsp_url`` adds an OCSP responder, asked before the CRL.
+        """
+        revocation: dict[str, object] = {"policy": policy, "crl_files": [str(self.crl_path)]}
+        if ocsp_url is not None:
+            revocation["ocsp_url"] = ocsp_url
+        return {
+            "general": {"data_dir": str(self.folder / "data")},
+            "trust": {"anchors": [str(self.root_ca_path)], "intermediates": [str(self.issuing_ca_path)]},
+            "revocation": revocation,
+        }
+
     @classmethod
     def create(
         cls,

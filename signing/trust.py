@@ -1,0 +1,268 @@
+"""Certification path validation against configured trust anchors, as of a given time.
+
+Kazakhstan has more than one certification authority (NCA RK, the CA of
+state bodies, their test CAs), so trust anchors always come from the
+configuration, never from code::
+
+    [trust]
+    anchors = ["/etc/edms-adapter/ca/"]        # files or folders of CA certificates
+    intermediates = ["/etc/edms-adapter/ca/intermediate.pem"]
+
+An anchor need not be self-signed: NCA's issuing CA certificate alone is a
+valid anchor. Validity is judged at ``at``, the signing time of the document,
+so a signature made while the certificate was valid stays verifiable after it
+expires. Revocation is left to :mod:`signing.revocation`, because
+pyhanko-certvalidator 0.33 cannot check a CRL signed by a trust anchor that is
+not self-signed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import logging
+import os
+import threading
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator import errors as validation_errors
+from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy, RevocationCheckingRule
+
+from adapter.config import Config
+from adapter.errors import ConfigError, InputError, Problem
+from adapter.i18n import N_
+
+from .certificates import certificate_label, load_certificates
+
+__all__ = [
+    "PathValidation",
+    "TrustSettings",
+    "load_trust_anchors",
+    "require_aware",
+    "validate_path",
+]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class TrustSettings:
+    """The ``[trust]`` table: which CA certificates are trusted."""
+
+    #: Files (PEM or DER, one or more certificates) or folders of trusted CA certificates.
+    anchors: tuple[str, ...] = ()
+    #: Files or folders of intermediate CA certificates used to build paths; never trusted on their own.
+    intermediates: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Config) -> TrustSettings:
+        """Read ``[trust]`` from ``config`` with paths resolved against the configuration file's folder."""
+        settings = config.section("trust", cls)
+        return cls(
+            anchors=tuple(str(config.resolve_path(path)) for path in settings.anchors),
+            intermediates=tuple(str(config.resolve_path(path)) for path in settings.intermediates),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PathValidation:
+    """Result of :func:`validate_path`.
+
+    ``chain`` runs from the certificate to the trust anchor (both included)
+    when a path was found, and is just the certificate otherwise.
+    """
+
+    certificate: x509.Certificate
+    trusted: bool
+    at: dt.datetime
+    chain: tuple[x509.Certificate, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def trust_anchor(self) -> x509.Certificate | None:
+        """The anchor the path ends at, when the certificate is trusted."""
+        return self.chain[-1] if self.trusted else None
+
+    @property
+    def issuer(self) -> x509.Certificate | None:
+        """The certificate of the CA that issued :attr:`certificate`, when the path was found."""
+        return self.chain[1] if len(self.chain) > 1 else None
+
+
+def require_aware(at: dt.datetime, field: str = "at") -> dt.datetime:
+    """Return ``at`` in UTC; raise :class:`~adapter.errors.InputError` when it has no time zone."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError(
+            N_("the time {value} has no time zone; give it in UTC or with an offset"),
+            field=field,
+            value=at.isoformat(),
+            code="naive-time",
+        )
+    return at.astimezone(dt.timezone.utc)
+
+
+# Loaded certificate files by (path, modification time, size), so repeated
+# validations do not parse the same anchors again.
+_file_cache: dict[tuple[str, int, int], tuple[x509.Certificate, ...]] = {}
+_file_cache_lock = threading.Lock()
+
+
+def _load_cached(path: str, key: str) -> tuple[x509.Certificate, ...]:
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise ConfigError(
+            N_("the certificate file or folder {path} of setting {key} is not found; fix the path"),
+            key=key,
+            path=path,
+        ) from exc
+    cache_key = (path, stat.st_mtime_ns, stat.st_size)
+    with _file_cache_lock:
+        cached = _file_cache.get(cache_key)
+    if cached is not None and not Path(path).is_dir():
+        return cached
+    try:
+        certificates = tuple(load_certificates(path))
+    except InputError as exc:
+        raise ConfigError(exc.message, key=key, **exc.params) from exc
+    with _file_cache_lock:
+        _file_cache[cache_key] = certificates
+    return certificates
+
+
+def load_trust_anchors(settings: TrustSettings) -> tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...]]:
+    """Load the anchors and intermediates named by ``settings``; raise ConfigError naming a bad path."""
+    anchors: list[x509.Certificate] = []
+    for path in settings.anchors:
+        anchors.extend(_load_cached(os.path.expanduser(path), "trust.anchors"))
+    intermediates: list[x509.Certificate] = []
+    for path in settings.intermediates:
+        intermediates.extend(_load_cached(os.path.expanduser(path), "trust.intermediates"))
+    return tuple(anchors), tuple(intermediates)
+
+
+def validate_path(
+    cert: x509.Certificate,
+    *,
+    intermediates: Iterable[x509.Certificate] = (),
+    at: dt.datetime,
+    settings: TrustSettings | Config | None = None,
+) -> PathValidation:
+    """Find and check a certification path from ``cert`` to a configured trust anchor, as of ``at``.
+
+    ``intermediates`` adds CA certificates found with the signature (such as
+    the KeyInfo of an XML signature) to those configured. Every certificate
+    on the path must be valid at ``at``; a timezone-naive ``at`` raises
+    InputError. Revocation is not checked here (see
+    :func:`signing.revocation.check_revocation`).
+    """
+    moment = require_aware(at)
+    if isinstance(settings, Config):
+        settings = TrustSettings.from_config(settings)
+    settings = settings or TrustSettings()
+    anchors, configured_intermediates = load_trust_anchors(settings)
+    label = certificate_label(cert)
+    if not anchors:
+        problem = Problem(
+            "no-trust-anchors",
+            N_("no trust anchors are configured, so certificate {certificate} cannot be trusted; set [trust] anchors to the CA certificate files or folders"),
+            field="trust.anchors",
+            params={"certificate": label},
+        )
+        return PathValidation(cert, False, moment, (cert,), (problem,))
+
+    context = ValidationContext(
+        trust_roots=[_to_asn1(anchor) for anchor in anchors],
+        other_certs=[_to_asn1(other) for other in (*configured_intermediates, *intermediates)],
+        moment=moment,
+        allow_fetching=False,
+        revinfo_policy=CertRevTrustPolicy(
+            RevocationCheckingPolicy(
+                ee_certificate_rule=RevocationCheckingRule.NO_CHECK,
+                intermediate_ca_cert_rule=RevocationCheckingRule.NO_CHECK,
+            )
+        ),
+    )
+    validator = CertificateValidator(_to_asn1(cert), validation_context=context)
+    try:
+        path = _run(validator.async_validate_usage(set()))
+    except validation_errors.PathBuildingError as exc:
+        logger.debug("no certification path for %s: %s", label, exc)
+        problem = Problem(
+            "untrusted-chain",
+            N_("no certification path from certificate {certificate} to a configured trust anchor; add the issuing CA certificate to [trust] anchors or intermediates"),
+            params={"certificate": label},
+        )
+        return PathValidation(cert, False, moment, (cert,), (problem,))
+    except (validation_errors.ExpiredError, validation_errors.NotYetValidError) as exc:
+        return PathValidation(cert, False, moment, (cert,), (_validity_problem(cert, moment, exc),))
+    except validation_errors.DisallowedAlgorithmError as exc:
+        problem = Problem(
+            "weak-algorithm",
+            N_("the certification path of certificate {certificate} uses an algorithm that is not allowed: {reason}"),
+            params={"certificate": label, "reason": str(exc)},
+        )
+        return PathValidation(cert, False, moment, (cert,), (problem,))
+    except (validation_errors.PathValidationError, validation_errors.InvalidCertificateError) as exc:
+        # pyhanko's text names the holder, so it goes to the debug log only.
+        logger.debug("invalid certification path for %s: %s", label, exc)
+        problem = Problem(
+            "invalid-path",
+            N_("the certification path of certificate {certificate} is invalid: a signature, a name or an extension of a certificate on it does not verify; check the CA certificates in [trust]"),
+            params={"certificate": label},
+        )
+        return PathValidation(cert, False, moment, (cert,), (problem,))
+
+    chain = tuple(x509.load_der_x509_certificate(item.dump()) for item in path.iter_certs(include_root=True))
+    return PathValidation(cert, True, moment, tuple(reversed(chain)), ())
+
+
+def _validity_problem(cert: x509.Certificate, moment: dt.datetime, exc: Exception) -> Problem:
+    """Return the problem of a certificate on the path that was not valid at ``moment``."""
+    label = certificate_label(cert)
+    if not (cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc):
+        return Problem(
+            "certificate-not-valid-at-time",
+            N_("certificate {certificate} was not valid at {at}: it is valid from {not_before} to {not_after}"),
+            params={
+                "certificate": label,
+                "at": _format_time(moment),
+                "not_before": _format_time(cert.not_valid_before_utc),
+                "not_after": _format_time(cert.not_valid_after_utc),
+            },
+        )
+    return Problem(
+        "ca-not-valid-at-time",
+        N_("a CA certificate on the path of certificate {certificate} was not valid at {at}: {reason}"),
+        params={"certificate": label, "at": _format_time(moment), "reason": str(exc)},
+    )
+
+
+def _format_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine of pyhanko-certvalidator (an async-only API) from synchronous code."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Called from inside an event loop: run the validation on a worker thread's own loop.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
+
