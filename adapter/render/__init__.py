@@ -1,0 +1,26 @@
+"""Rendering of notifications, rosters and receipts as HTML and PDF, in Kazakh, Russian and English.
+
+The forms follow Appendix 1 and Appendix 2 of the rules; the Kazakh wording is
+the order's, the Russian a working translation marked as such on the page. A
+signed document shows a signature block from a verification result.
+"""
+
+from __future__ import annotations
+
+from .files import render_file, render_preview
+from .html import render_html
+from .pdf import render_pdf
+from .signature import SignatureState, SignatureSummary
+
+#: Another name of :func:`render_preview`, kept for callers that use it.
+render_to_file = render_preview
+
+__all__ = [
+    "SignatureState",
+    "SignatureSummary",
+    "render_file",
+    "render_html",
+    "render_pdf",
+    "render_preview",
+    "render_to_file",
+]

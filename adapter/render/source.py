@@ -1,0 +1,121 @@
+"""Reading an XML document for rendering: parse it, and verify its signature when possible."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..codelists import CodeListEntry, load_violation_types
+from ..config import Config
+from ..errors import ConfigError, DocumentTooLargeError, InputError
+from ..i18n import N_
+from ..model import Document
+from .signature import SignatureSummary
+
+__all__ = ["LoadedDocument", "load_for_rendering"]
+
+logger = logging.getLogger(__name__)
+
+_DS_SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDocument:
+    """A document read for rendering, with what is known about its signature.
+
+    ``signature`` is ``None`` for an unsigned document.
+    """
+
+    document: Document
+    signature: SignatureSummary | None
+    violation_types: Mapping[str, CodeListEntry] | None
+
+
+def _read(path: Path, limit: int) -> bytes:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(N_("file {value} not found; check the path"), field="file", value=str(path), code="not-found") from None
+    except OSError as exc:
+        raise InputError(N_("cannot read {value}: {reason}"), field="file", value=str(path), reason=exc.strerror or str(exc)) from exc
+    if size > limit:
+        raise DocumentTooLargeError(size=size, limit=limit, source=str(path))
+    return path.read_bytes()
+
+
+def _is_signed(data: bytes, limit: int) -> bool:
+    """Return whether the root element carries an enveloped ``ds:Signature``."""
+    from ..xml import parse_tree
+
+    tree = parse_tree(data, limit)
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    return any(child.tag == _DS_SIGNATURE for child in root)
+
+
+def trust_configured(config: Config) -> bool:
+    """Return whether ``[trust] anchors`` names CA certificates to verify signatures against."""
+    table = config.data.get("trust")
+    return isinstance(table, Mapping) and bool(table.get("anchors"))
+
+
+def _verify(data: bytes, config: Config, language: str | None) -> tuple[SignatureSummary, Document | None]:
+    """Verify the signature; fall back to "not verified" when no verifier or trust anchors exist."""
+    try:
+        from signing.verify import verify_document
+    except ImportError:
+        logger.debug("signing.verify is not available; the signature is shown as not verified")
+        return SignatureSummary.not_verified(), None
+    if not trust_configured(config):
+        logger.debug("no trust anchors are configured; the signature is shown as not verified")
+        return SignatureSummary.not_verified(), None
+    result = verify_document(data, settings=config)
+    covered = getattr(result, "document", None) if getattr(result, "intact", False) else None
+    return SignatureSummary.from_verification(result, language=language), covered
+
+
+def _violation_types(config: Config) -> Mapping[str, CodeListEntry] | None:
+    name = config.documents.violation_types_file
+    if not name:
+        return None
+    path = config.resolve_path(name)
+    try:
+        return load_violation_types(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            N_("cannot read the violation type list {path}: {reason}"),
+            key="documents.violation_types_file",
+            path=str(path),
+            reason=str(exc),
+        ) from exc
+
+
+def load_for_rendering(
+    path: Path,
+    *,
+    config: Config | None = None,
+    verify: bool = True,
+    language: str | None = None,
+) -> LoadedDocument:
+    """Parse the XML document at ``path`` and, when it is signed and ``verify`` is true, verify it.
+
+    A verified document is rendered from the element its signature covers,
+    so the form shows only what was signed.
+    """
+    from ..xml import parse_xml
+
+    config = config if config is not None else Config()
+    limit = config.documents.max_xml_bytes
+    data = _read(path, limit)
+    document = parse_xml(data, max_bytes=limit)
+
+    signature: SignatureSummary | None = None
+    if _is_signed(data, limit):
+        if verify:
+            signature, covered = _verify(data, config, language)
+            document = covered or document
+        else:
+            signature = SignatureSummary.not_verified()
+    return LoadedDocument(document, signature, _violation_types(config))
