@@ -1,11 +1,11 @@
 """Run the SOAP service on waitress.
 
-waitress is the server because it is pure Python (nothing to compile, the
-same code on Linux, Windows and macOS), a production WSGI server with a
-bounded thread pool in front of blocking handlers (the receiving handler
-verifies signatures and writes to SQLite, both blocking), and needs no fork:
-one process that starts quickly, runs inside tests and the demo, and shares
-the application object between its threads.
+waitress is the server for four reasons. It is pure Python, so there is
+nothing to compile and the same code runs on Linux, Windows and macOS. It is
+a production WSGI server with a bounded thread pool in front of blocking
+handlers; the receiving handler verifies signatures and writes to SQLite,
+both blocking. It needs no fork: one process starts quickly, runs inside
+tests and the demo, and shares the application object between its threads.
 """
 
 from __future__ import annotations

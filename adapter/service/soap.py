@@ -1,10 +1,10 @@
 """The receiving SOAP service: SyncChannel ``SendMessage`` and the AsyncChannel operations as a WSGI app.
 
 :class:`SoapApplication` parses each request with a hardened parser (no DTD,
-no entities, no network, size limit), checks its WS-Security signature,
-finds the operation from the Body's first child element (``SOAPAction`` is
-not needed), turns the request into the frozen dataclasses of
-:mod:`adapter.transport.messages` and calls a :class:`ChannelHandler`. What
+no entities, no network, size limit) and checks its WS-Security signature.
+It finds the operation from the Body's first child element, so ``SOAPAction``
+is not needed. The request becomes the frozen dataclasses of
+:mod:`adapter.transport.messages`, which go to a :class:`ChannelHandler`. What
 the handler returns becomes the response; what it raises becomes a SOAP 1.1
 fault with ``ErrorInfo`` in the configured language:
 
@@ -96,7 +96,7 @@ class ChannelHandler(Protocol):
     Each method gets the request as frozen dataclasses, the payload element
     (the single element inside ``data``, or ``None``) and the :class:`Caller`
     (with the verified WS-Security certificate). Raise an
-    :mod:`adapter.errors` exception to answer with a fault.
+    :mod:`adapter.errors` exception to return a fault.
     """
 
     def send_message(self, request: RequestInfo, payload: etree._Element | None, caller: Caller) -> SyncReply:
@@ -129,7 +129,7 @@ def _unsupported(operation: str) -> GatewayFault:
 
 
 class BaseChannelHandler:
-    """A handler that answers every operation with an UNSUPPORTED_OPERATION fault; override what you serve."""
+    """A handler that rejects every operation with an UNSUPPORTED_OPERATION fault; override what you serve."""
 
     def send_message(self, request: RequestInfo, payload: etree._Element | None, caller: Caller) -> SyncReply:
         raise _unsupported("SendMessage")
@@ -148,7 +148,7 @@ class BaseChannelHandler:
 
 
 class NoopChannelHandler(BaseChannelHandler):
-    """Answers ``SendMessage`` with ``SCSS001`` and does nothing: a baseline for benchmarks."""
+    """Handler that returns ``SCSS001`` for ``SendMessage`` and does nothing else, a baseline for benchmarks."""
 
     def send_message(self, request: RequestInfo, payload: etree._Element | None, caller: Caller) -> SyncReply:
         return SyncReply()
@@ -347,7 +347,7 @@ def _now() -> dt.datetime:
 
 
 class _Exchange:
-    """What one request carries, collected while it is processed, for the log line and faults."""
+    """Ids and status of one request, collected while it is processed, for the log line and faults."""
 
     __slots__ = ("message_id", "operation", "session_id", "status")
 

@@ -1,6 +1,6 @@
 """The gateway client: SyncChannel and AsyncChannel v10 over zeep.
 
-One :class:`GatewayClient` holds a requests session, two zeep clients (one per
+One :class:`GatewayClient` contains a requests session, two zeep clients (one per
 channel WSDL under ``schemas/gateway``) and the WS-Security signer. Every
 operation is one exchange: it is signed, sent, retried on transient failures
 with the same ``messageId`` (see :mod:`adapter.transport.retry`) and logged in
@@ -105,6 +105,10 @@ def _error_info_dict(error: ErrorInfo) -> dict[str, Any]:
         "subError": _error_info_dict(error.sub_error) if error.sub_error else None,
         "sessionId": error.session_id,
     }
+
+
+def _property_list(properties: PropertiesArg) -> list[dict[str, str]]:
+    return [{"key": key, "value": value} for key, value in normalize_properties(properties)]
 
 
 def _properties(items: Any) -> tuple[tuple[str, str], ...]:
@@ -243,7 +247,7 @@ class GatewayClient:
             raise TransportError(N_("request to {endpoint} failed: {reason}"), endpoint=endpoint, reason=str(exc)) from exc
         except zeep.exceptions.Fault as exc:
             if exc.code is None and not isinstance(exc.detail, etree._Element):
-                # zeep reports a non-200 XML answer without soap:Fault (an
+                # zeep reports a non-200 XML response without soap:Fault (an
                 # HTML error page of a proxy, say) as an "unknown fault".
                 raise self._http_error(endpoint, self._transport.last_status or 500) from exc
             raise self._fault(operation, exc) from exc
@@ -299,7 +303,7 @@ class GatewayClient:
                 "messageDate": message_date or _now(),
                 "routeId": route_id if route_id is not None else (self.settings.route_id or None),
                 "sender": self._sender(),
-                "properties": [{"key": k, "value": v} for k, v in normalize_properties(properties)],
+                "properties": _property_list(properties),
             },
             "requestData": {},
         }
@@ -362,7 +366,7 @@ class GatewayClient:
                 "routeId": route_id if route_id is not None else (self.settings.route_id or None),
                 "messageDate": message_date or _now(),
                 "sender": self._sender(),
-                "properties": [{"key": k, "value": v} for k, v in normalize_properties(properties)],
+                "properties": _property_list(properties),
             },
             "messageData": {},
         }
@@ -395,7 +399,7 @@ class GatewayClient:
             "requestDate": _now(),
             "sender": self._sender(),
             "amount": amount,
-            "properties": [{"key": k, "value": v} for k, v in normalize_properties(properties)],
+            "properties": _property_list(properties),
         }
         service = self._service("AsyncChannel")
 

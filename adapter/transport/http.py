@@ -2,7 +2,7 @@
 
 :class:`GatewayTransport` replaces zeep's own request logging, which writes
 whole envelopes (with the sender's password) at DEBUG, by a log line with the
-password masked; it caps the response size and remembers the HTTP status of
+password masked. It also caps the response size and keeps the HTTP status of
 the last exchange in the calling thread for the client's INFO line.
 :class:`EnvelopeHooks` is a zeep plugin that hands envelopes to callables.
 """

@@ -1,7 +1,7 @@
 """Frozen dataclasses for what the gateway's channels carry, on both sides.
 
 The client returns them and the receiving service hands them to its
-:class:`~adapter.service.soap.ChannelHandler`; the payload of a message (the
+:class:`~adapter.service.soap.ChannelHandler`. The payload of a message (the
 one element inside ``requestData/data`` or ``messageData/data``) stays an
 lxml element, so a signed document inside it keeps its bytes.
 """

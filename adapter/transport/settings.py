@@ -28,7 +28,7 @@ class GatewaySettings:
     route_id: str = "R_ESEDO"
     #: Participant id the gateway registered for this sender.
     sender_id: str = ""
-    #: Environment variable that holds the sender's password.
+    #: Name of the environment variable with the sender's password.
     password_env: str = ""
     #: File whose first line is the sender's password.
     password_file: str = ""
@@ -46,7 +46,7 @@ class GatewaySettings:
     transient_codes: tuple[str, ...] = ("SERVICE_UNAVAILABLE",)
     #: Client certificate (PEM) for mutual TLS; empty for none.
     tls_client_cert: str = ""
-    #: Private key (PEM, unencrypted) of the client certificate; empty when the certificate file holds it.
+    #: Private key (PEM, unencrypted) of the client certificate; empty when the certificate file contains it.
     tls_client_key: str = ""
     #: CA bundle (PEM) that verifies the gateway's TLS certificate; empty for the system store.
     tls_ca_bundle: str = ""

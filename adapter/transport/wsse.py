@@ -3,7 +3,7 @@
 The profile, as the gateway applies and checks it:
 
 - ``soap:Body`` carries ``wsu:Id="id-<uuid>"``;
-- the ``wsse:Security`` header has ``soap:mustUnderstand="1"`` and holds
+- the ``wsse:Security`` header has ``soap:mustUnderstand="1"`` and contains
   exactly one ``ds:Signature`` with one ``Reference`` to the body;
 - exclusive C14N canonicalizes ``SignedInfo`` and is the reference's only
   transform;
@@ -357,9 +357,9 @@ def verify_envelope(
 class BodySignature:
     """zeep ``wsse`` object: signs requests and, when ``trust`` is given, verifies responses.
 
-    A response whose Body is a SOAP fault is not required to be signed: the
-    gateway answers faults unsigned, and a fault is reported as an error
-    whether or not it is signed.
+    A response whose Body is a SOAP fault is not required to be signed,
+    because a fault is raised as an error either way, and a missing signature
+    must not hide the fault's error code.
     """
 
     def __init__(self, signer: Signer | None = None, *, trust: Trust | None = None, allow_sha1: bool = False) -> None:

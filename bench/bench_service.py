@@ -1,0 +1,166 @@
+"""Benchmark the receiving SOAP service against the no-op endpoint on the same server stack.
+
+Starts a test PKI with an OCSP responder and the authorised body's receiving
+service (``adapter.exchange.receiver.create_wsgi_app``, when present) on
+127.0.0.1, prepares ``--documents`` distinct signed notifications of
+``--facts`` facts each (built, XML-DSig signed by the test PKI's head and
+wrapped in the EDMS card before timing starts), then sends them from
+``--senders`` threads, each with its own zeep client that signs every
+request with WS-Security. The same run repeats the sends against the no-op
+endpoint (``adapter.service.soap.noop_application``: same waitress server,
+same parsing and WS-Security check with the receiver's trust callback,
+answers SCSS001 and does nothing else). Prints a Markdown table for
+docs/benchmarks.md.
+
+    python bench/bench_service.py --documents 200 --facts 100 --senders 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import dataclasses
+import os
+import platform
+import queue
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from lxml import etree
+
+from adapter.model import Fact
+from adapter.service.server import ServerThread
+from adapter.service.soap import noop_application
+from adapter.transport import GatewayClient, GatewaySettings, ServiceSettings
+
+
+def _facts(count: int) -> tuple[Fact, ...]:
+    return tuple(
+        Fact(
+            number=number,
+            protocol="HTTPS",
+            ip=f"203.0.113.{number % 250 + 1}",
+            domain=f"site{number}.example.kz",
+            url=f"https://site{number}.example.kz/page/{number}",
+            description=f"illegal online casino mirror {number}",
+        )
+        for number in range(1, count + 1)
+    )
+
+
+def _payloads(exchange, documents: int, facts: int) -> list[bytes]:
+    """Return ``documents`` serialised cards, each with a distinct signed notification."""
+    from signing.xmldsig import sign_xml
+
+    from adapter.exchange.card import build_card
+    from adapter.exchange.demo import sample_path
+    from adapter.xml import build_xml
+
+    sample = exchange.sample
+    fact_rows = _facts(facts)
+    evidence = [
+        dataclasses.replace(item, fact=None) if item.fact and item.fact > facts else item for item in sample.evidence
+    ]
+    screenshots = [sample_path("screenshots") / item.file_name for item in evidence]
+    cards = []
+    for index in range(documents):
+        header = dataclasses.replace(sample.header, number=f"BENCH-{os.getpid()}-{index:05d}")
+        notification = dataclasses.replace(sample, header=header, facts=fact_rows, evidence=tuple(evidence))
+        signed = sign_xml(build_xml(notification), exchange.head_signer)
+        cards.append(build_card(signed, evidence=screenshots).to_xml())
+    return cards
+
+
+def _run(url: str, cards: list[bytes], senders: int, signer, sender_id: str) -> dict[str, float]:
+    """Send every card once from ``senders`` threads; return throughput, latencies and errors."""
+    settings = GatewaySettings(endpoint=url, sender_id=sender_id, retry_attempts=1, read_timeout=120.0)
+    # Each sender thread gets its own client, made before the timing starts.
+    clients: queue.Queue[GatewayClient] = queue.Queue()
+    for _ in range(senders):
+        clients.put(GatewayClient(settings, signer=signer))
+    local = threading.local()
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def take_client() -> None:
+        local.client = clients.get_nowait()
+
+    def send(card: bytes) -> None:
+        started = time.perf_counter()
+        try:
+            local.client.send_message(etree.fromstring(card))
+        except Exception as exc:  # noqa: BLE001 - a benchmark counts every failure
+            with lock:
+                errors.append(f"{type(exc).__name__}: {exc}")
+            return
+        with lock:
+            latencies.append(time.perf_counter() - started)
+
+    with concurrent.futures.ThreadPoolExecutor(senders, initializer=take_client) as pool:
+        started = time.perf_counter()
+        list(pool.map(send, cards))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "documents": len(cards),
+        "ok": len(latencies),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "per_second": len(latencies) / elapsed if elapsed else 0.0,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else 0.0,
+        "seconds": elapsed,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--documents", type=int, default=200)
+    parser.add_argument("--facts", type=int, default=100)
+    parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="server worker threads")
+    parser.add_argument("--folder", type=Path, default=None)
+    args = parser.parse_args()
+
+    try:
+        from adapter.exchange.demo import DEMO_SENDER_ID, LoopbackExchange
+        from adapter.exchange.receiver import create_wsgi_app
+    except ImportError as exc:
+        print(f"the receiving handler is not available: {exc}", file=sys.stderr)
+        return 1
+
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="bench-service-"))
+    with LoopbackExchange(folder) as exchange:
+        print(f"preparing {args.documents} signed notifications of {args.facts} facts...", file=sys.stderr)
+        cards = _payloads(exchange, args.documents, args.facts)
+        receiver_app = create_wsgi_app(exchange.receiver_config, signer=exchange.receiver_signer, store=exchange.inbox)
+        noop = noop_application(ServiceSettings(), trust=receiver_app.trust)
+        results = {}
+        with ServerThread(noop, threads=args.threads) as server:
+            results["no-op endpoint"] = _run(server.url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID)
+        with ServerThread(receiver_app, threads=args.threads) as server:
+            results["receiving service"] = _run(server.url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID)
+
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}")
+    print(f"Command: python bench/bench_service.py --documents {args.documents} --facts {args.facts} --senders {args.senders} --threads {args.threads}")
+    print()
+    print("| endpoint | documents | errors | documents/s | p50 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, row in results.items():
+        print(f"| {name} | {row['documents']} | {row['errors']} | {row['per_second']:.1f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} |")
+    ratio = results["receiving service"]["per_second"] / results["no-op endpoint"]["per_second"]
+    print()
+    print(f"Receiving service throughput: {ratio:.0%} of the no-op endpoint's (target: at least 50%).")
+    for name, row in results.items():
+        if row["first_error"]:
+            print(f"{name}: first error: {row['first_error']}", file=sys.stderr)
+    return 0 if all(row["errors"] == 0 for row in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
