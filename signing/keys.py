@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from asn1crypto import core as asn1_core
+from asn1crypto import keys as asn1_keys
 from cryptography import x509
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import padding
@@ -278,7 +280,13 @@ def load_signer(
     else:
         signer = load_pkcs12(text, password)
     if check_usage:
-        check_signing_usage(signer.certificate)
+        try:
+            check_signing_usage(signer.certificate)
+        except KeyUsageError:
+            close = getattr(signer, "close", None)
+            if close is not None:
+                close()
+            raise
     return signer
 
 
@@ -412,8 +420,6 @@ def _decrypt(algorithm, ciphertext: bytes, secret: bytes) -> bytes | None:
 
 def _find_gost_oid(pfx, secret: bytes) -> str | None:
     """Return a GOST algorithm OID found in a key or certificate of the container, or ``None``."""
-    from asn1crypto import cms
-    from asn1crypto import keys as asn1_keys
     from asn1crypto import pkcs12 as asn1_pkcs12
 
     try:
@@ -437,7 +443,7 @@ def _find_gost_oid(pfx, secret: bytes) -> str | None:
         try:
             bags = asn1_pkcs12.SafeContents.load(raw)
             for bag in bags:
-                found = _gost_oid_in_bag(bag, secret, asn1_keys, cms)
+                found = _gost_oid_in_bag(bag, secret)
                 if found:
                     return found
         except (ValueError, TypeError, KeyError):
@@ -445,7 +451,22 @@ def _find_gost_oid(pfx, secret: bytes) -> str | None:
     return None
 
 
-def _gost_oid_in_bag(bag, secret: bytes, asn1_keys, cms) -> str | None:
+class _PrivateKeyInfo(asn1_core.Sequence):
+    """PKCS#8 PrivateKeyInfo with the key kept as octets, so any algorithm OID parses."""
+
+    _fields = [
+        ("version", asn1_core.Integer),
+        ("private_key_algorithm", asn1_keys.PrivateKeyAlgorithm),
+        ("private_key", asn1_core.OctetString),
+        ("attributes", asn1_core.Any, {"implicit": 0, "optional": True}),
+    ]
+
+
+def _key_oid(private_key_info: bytes) -> str:
+    return _PrivateKeyInfo.load(private_key_info)["private_key_algorithm"]["algorithm"].dotted
+
+
+def _gost_oid_in_bag(bag, secret: bytes) -> str | None:
     bag_id = bag["bag_id"].native
     value = bag["bag_value"]
     if bag_id == "pkcs8_shrouded_key_bag":
@@ -455,10 +476,10 @@ def _gost_oid_in_bag(bag, secret: bytes, asn1_keys, cms) -> str | None:
         plain = _decrypt(algorithm, value["encrypted_data"].native, secret)
         if plain is None:
             return None
-        oid = asn1_keys.PrivateKeyInfo.load(plain)["private_key_algorithm"]["algorithm"].dotted
+        oid = _key_oid(plain)
         return oid if is_gost_oid(oid) else None
     if bag_id == "key_bag":
-        oid = value["private_key_algorithm"]["algorithm"].dotted
+        oid = _key_oid(value.dump())
         return oid if is_gost_oid(oid) else None
     if bag_id == "cert_bag":
         certificate = value["cert_value"].parsed

@@ -67,7 +67,7 @@ _XADES = "{%s}" % XADES_NS
 _ID_ATTRIBUTES = ("Id", "ID", "id")
 
 # What follows the root's end tag in a well-formed document: whitespace, comments, PIs.
-_TRAILING_MISC = re.compile(rb"\A\s*>(?:\s+|<!--.*?-->|<\?.*?\?>)*\Z", re.DOTALL)
+_TRAILING_MISC = re.compile(rb"\s*>(?:\s+|<!--.*?-->|<\?.*?\?>)*\Z", re.DOTALL)
 
 
 def _parser() -> etree.XMLParser:
@@ -318,6 +318,7 @@ class _State:
         self.canonicalization, prefixes = self._canonicalization(signed_info)
         self.signature_method = self._signature_method(signed_info)
         document_reference, internal_references = self._references(signed_info, signature)
+        document_transforms = self._document_transforms(document_reference)
         self.certificates = self._certificates(signature)
         for reference, target in internal_references:
             self._check_internal_digest(reference, target)
@@ -325,7 +326,7 @@ class _State:
         self.certificate = self._verify_signature_value(signature, signed_info_bytes)
         self._check_xades(signature, internal_references)
         self._remove_enveloped(signature)
-        self._check_document_digest(document_reference)
+        self._check_document_digest(document_reference, *document_transforms)
 
     def _single_signature(self, signatures: list[etree._Element]) -> etree._Element:
         if len(signatures) != 1:
@@ -513,11 +514,15 @@ class _State:
             else:
                 parent.text = (parent.text or "") + tail
 
-    def _check_document_digest(self, reference: etree._Element) -> None:
+    def _document_transforms(self, reference: etree._Element) -> tuple[CanonicalizationMethod, list[str] | None]:
         enveloped, method, prefixes = self._transforms(reference)
         if not enveloped:
             raise _problem("transform-missing", N_("the document reference lacks the enveloped-signature transform"))
         self.digest_method = self._digest_method(reference)
+        return method, prefixes
+
+    def _check_document_digest(self, reference: etree._Element, method: CanonicalizationMethod, prefixes: list[str] | None) -> None:
+        assert self.digest_method is not None
         node = self.tree if reference.get("URI") == "" else self.root
         canonical = _c14n(node, method, comments=False, prefixes=prefixes)
         actual = hashlib.new(self.digest_method.hash_algorithm().name, canonical).digest()

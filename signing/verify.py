@@ -1,0 +1,279 @@
+"""Sign a document after the policy check, and verify a signed document the way a receiver must.
+
+:func:`verify_document` answers four questions and reports each separately:
+is the signature intact (:mod:`signing.xmldsig`), does the certificate chain
+to a configured trust anchor at the signing time (:mod:`signing.trust`), was
+the certificate revoked by then (:mod:`signing.revocation`), and may this
+signer sign this document (:mod:`signing.policy`). The certificate is judged
+at the time the document was signed: the caller's ``at`` (for example the
+time the gateway delivered it), else the signed XAdES signing time. When
+neither is known it is judged at the current time and a ``signing-time-unknown``
+problem says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from adapter.config import Config
+from adapter.errors import DocumentTooLargeError, InvalidDocumentError, Problem, SigningError, UnsupportedKeyError
+from adapter.i18n import N_
+from adapter.model import Document
+
+from .algorithms import SignatureMethod
+from .certificates import CertificateInfo, HolderRole, describe_certificate
+from .keys import Signer, check_signing_usage
+from .policy import check_signatory, enforce_signatory
+from .revocation import CertStatus, RevocationStatus, check_revocation
+from .settings import SigningSettings
+from .trust import validate_path
+from .xmldsig import sign_xml, verify_xml_signature
+
+__all__ = ["SignerInfo", "VerificationResult", "sign_document", "verify_document"]
+
+logger = logging.getLogger(__name__)
+
+# A signing time this far ahead of the verifier's clock is not believed.
+_CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class SignerInfo:
+    """Who signed, as the signing certificate names them.
+
+    ``role`` is ``head`` (first head), ``signing-rights``, ``employee`` or
+    ``individual``, from the certificate's role OIDs.
+    """
+
+    full_name: str | None
+    iin: str | None
+    bin: str | None
+    organisation: str | None
+    role: str
+    serial_number: int
+    issuer: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    certificate: x509.Certificate = field(repr=False, compare=False)
+
+    @classmethod
+    def from_certificate(cls, cert: x509.Certificate, info: CertificateInfo | None = None) -> SignerInfo:
+        """Describe the holder of ``cert``."""
+        info = info or describe_certificate(cert)
+        if info.is_head:
+            role = "head"
+        elif HolderRole.SIGNING_RIGHTS in info.roles:
+            role = "signing-rights"
+        elif info.is_employee:
+            role = "employee"
+        else:
+            role = "individual"
+        return cls(info.full_name, info.iin, info.bin, info.organisation, role, info.serial_number, info.issuer, info.not_before, info.not_after, cert)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """What :func:`verify_document` found.
+
+    ``revoked`` is ``None`` when the revocation status could not be
+    established (or revocation checking is off); ``revocation_accepted``
+    applies ``[revocation] policy`` to it, so under soft-fail an unknown
+    status is accepted and its reasons are in ``warnings``, not ``problems``.
+    ``checked_at`` is the time the certificate was judged at.
+    ``document`` is parsed from ``signed_bytes``, the canonical bytes that the
+    signature covers, so it contains nothing the signer did not sign.
+    """
+
+    intact: bool
+    trusted: bool
+    revoked: bool | None
+    signer: SignerInfo | None
+    signing_time: dt.datetime | None
+    checked_at: dt.datetime | None
+    algorithm: SignatureMethod | None
+    policy_ok: bool
+    problems: tuple[Problem, ...]
+    revocation_accepted: bool = False
+    warnings: tuple[Problem, ...] = ()
+    document: Document | None = field(default=None, repr=False)
+    signed_bytes: bytes | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when the signature is intact, trusted, not revoked and no problem was found."""
+        return self.intact and self.trusted and self.revocation_accepted and self.revoked is not True and self.policy_ok and not self.problems
+
+
+def _config(settings: Config | None) -> Config:
+    return settings if settings is not None else Config()
+
+
+def _parse_document(data: bytes) -> Document:
+    from adapter.xml import parse_xml
+
+    return parse_xml(data)
+
+
+def verify_document(
+    xml: bytes,
+    *,
+    settings: Config | None = None,
+    at: dt.datetime | None = None,
+    expected_sender_bin: str | None = None,
+) -> VerificationResult:
+    """Verify the signed document ``xml`` and return what was found.
+
+    ``settings`` is the configuration (trust anchors, revocation, signatory
+    lists; defaults when ``None``). ``at`` is the time to judge the
+    certificate at, when the caller knows when the document was signed or
+    received. ``expected_sender_bin`` is the BIN the document must come from,
+    for a receiver that knows the sender from the transport.
+
+    Raises VerificationError when ``xml`` is not XML or carries no signature,
+    and DocumentTooLargeError above ``documents.max_xml_bytes``.
+    """
+    config = _config(settings)
+    limit = config.documents.max_xml_bytes
+    if len(xml) > limit:
+        raise DocumentTooLargeError(size=len(xml), limit=limit)
+    signing_settings = config.section("signing", SigningSettings)
+    check = verify_xml_signature(xml, allow_sha1=signing_settings.allow_sha1)
+    problems = list(check.problems)
+
+    cert = check.certificate
+    info = describe_certificate(cert) if cert is not None else None
+    signer = SignerInfo.from_certificate(cert, info) if cert is not None else None
+
+    now = dt.datetime.now(dt.timezone.utc)
+    checked_at = _aware(at) if at is not None else check.signing_time
+    if check.signing_time is not None and check.signing_time > now + _CLOCK_SKEW:
+        problems.append(Problem("signing-time-future", N_("the signing time {time} is in the future; check the signer's clock"), params={"time": check.signing_time.isoformat()}))
+    if checked_at is None and check.intact:
+        checked_at = now
+        problems.append(
+            Problem(
+                "signing-time-unknown",
+                N_("the signature carries no signing time, so the certificate was checked as of now ({time}); give the time the document was signed or received (--at) to check it as of then"),
+                params={"time": now.isoformat(timespec="seconds")},
+            )
+        )
+
+    trusted = False
+    revoked: bool | None = None
+    revocation_accepted = False
+    warnings: list[Problem] = []
+    if check.intact and cert is not None and info is not None and checked_at is not None:
+        if not info.can_sign:
+            problems.append(Problem("signing-certificate", N_("the certificate of {holder} is not a signing certificate (it lacks nonRepudiation or is for authentication only); sign with the RSA256_... signing key"), params={"holder": info.full_name or info.subject}))
+        intermediates = tuple(other for other in check.certificates if other is not cert)
+        trusted, issuer, trust_problems = _validate_path(cert, intermediates, checked_at, config)
+        problems.extend(trust_problems)
+        if issuer is not None:
+            status = _check_revocation(cert, issuer, checked_at, config)
+            revoked = True if status.revoked else (False if status.status is CertStatus.GOOD else None)
+            revocation_accepted = status.acceptable
+            (problems if not status.acceptable or status.revoked else warnings).extend(status.problems)
+
+    document: Document | None = None
+    policy_ok = False
+    if check.intact and check.signed_bytes is not None and info is not None:
+        try:
+            document = _parse_document(check.signed_bytes)
+        except InvalidDocumentError as exc:
+            problems.append(Problem("document-invalid", N_("the signed document is not a valid notification or roster: {reason}"), params={"reason": exc.localized()}))
+        if document is not None:
+            policy_problems = check_signatory(document, info, signing_settings)
+            problems.extend(policy_problems)
+            policy_ok = not policy_problems
+            sender_bin = document.header.sender.bin
+            if expected_sender_bin is not None and sender_bin != expected_sender_bin:
+                problems.append(
+                    Problem(
+                        "sender-mismatch",
+                        N_("the document names the sender BIN {document_bin}, but it was expected from BIN {expected_bin}"),
+                        field="header.sender.bin",
+                        params={"document_bin": sender_bin or "-", "expected_bin": expected_sender_bin},
+                    )
+                )
+                policy_ok = False
+
+    result = VerificationResult(
+        intact=check.intact,
+        trusted=trusted,
+        revoked=revoked,
+        signer=signer,
+        signing_time=check.signing_time,
+        checked_at=checked_at,
+        algorithm=check.signature_method,
+        policy_ok=policy_ok,
+        problems=tuple(problems),
+        revocation_accepted=revocation_accepted,
+        warnings=tuple(warnings),
+        document=document,
+        signed_bytes=check.signed_bytes,
+    )
+    logger.info(
+        "verified document: intact=%s trusted=%s revoked=%s policy=%s problems=%s",
+        result.intact, result.trusted, result.revoked, result.policy_ok, ",".join(p.code for p in result.problems) or "-",
+    )
+    return result
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise ValueError("the verification time must carry a time zone")
+    return moment.astimezone(dt.timezone.utc)
+
+
+def _validate_path(cert: x509.Certificate, intermediates: tuple[x509.Certificate, ...], at: dt.datetime, config: Config) -> tuple[bool, x509.Certificate | None, list[Problem]]:
+    """Return (trusted, issuer certificate, problems) from :func:`signing.trust.validate_path`."""
+    validation = validate_path(cert, intermediates=intermediates, at=at, settings=config)
+    return validation.trusted, validation.issuer, list(validation.problems)
+
+
+def _check_revocation(cert: x509.Certificate, issuer: x509.Certificate, at: dt.datetime, config: Config) -> RevocationStatus:
+    return check_revocation(cert, issuer, at=at, settings=config)
+
+
+def sign_document(
+    xml: bytes,
+    signer: Signer,
+    *,
+    settings: Config | None = None,
+    xades: bool | None = None,
+    signing_time: dt.datetime | None = None,
+) -> bytes:
+    """Check that ``signer`` may sign the document ``xml``, then return it signed.
+
+    Raises KeyUsageError for an authentication key, UnsupportedKeyError for
+    a GOST key, SigningError for a certificate outside its validity at the
+    signing time, InvalidDocumentError when ``xml`` is not a valid document
+    and SignatoryPolicyError (``rule`` names the rule) when the policy fails.
+    ``xades`` defaults to ``signing.xades``; ``signing_time`` to now.
+    """
+    config = _config(settings)
+    signing_settings = config.section("signing", SigningSettings)
+    cert = signer.certificate
+    info = describe_certificate(cert)
+    if info.is_gost:
+        raise UnsupportedKeyError(N_("the key of {holder} is a GOST key; this build signs with RSA or EC keys only"), holder=info.full_name or info.subject)
+    check_signing_usage(cert)
+    when = _aware(signing_time) if signing_time is not None else dt.datetime.now(dt.timezone.utc)
+    if not info.is_valid_at(when):
+        raise SigningError(
+            N_("the certificate of {holder} is valid from {not_before} to {not_after}, not at the signing time {time}; renew the key"),
+            holder=info.full_name or info.subject,
+            not_before=info.not_before.date().isoformat(),
+            not_after=info.not_after.date().isoformat(),
+            time=when.isoformat(timespec="seconds"),
+        )
+    document = _parse_document(xml)
+    enforce_signatory(document, info, signing_settings)
+    use_xades = signing_settings.xades if xades is None else xades
+    signed = sign_xml(xml, signer, xades=use_xades, signing_time=when)
+    logger.info("signed %s %s (xades=%s)", document.kind.value, document.header.number, use_xades)
+    return signed
