@@ -213,13 +213,22 @@ def _read_mapping(path: Path) -> Mapping[str, Any]:
     return parsed
 
 
-def _unknown_key(field: str, name: str, known: Sequence[str], table: str) -> InputError:
+def _closest(name: str, known: Sequence[str]) -> str | None:
+    """Return the known key that ``name`` most likely misspells or shortens, if any."""
     guess = difflib.get_close_matches(name, known, n=1)
+    if guess:
+        return guess[0]
+    containing = [key for key in known if name and (name in key or key in name)]
+    return containing[0] if len(containing) == 1 else None
+
+
+def _unknown_key(field: str, name: str, known: Sequence[str], table: str) -> InputError:
+    guess = _closest(name, known)
     if guess:
         return InputError(
             N_("unknown key {field}: did you mean {suggestion}? The keys of {table} are: {valid}"),
             field=field,
-            suggestion=guess[0],
+            suggestion=guess,
             table=table,
             valid=", ".join(known),
             code="unknown-key",
@@ -234,12 +243,12 @@ def _unknown_key(field: str, name: str, known: Sequence[str], table: str) -> Inp
 
 
 def _unknown_table(name: str, known: Sequence[str]) -> InputError:
-    guess = difflib.get_close_matches(name, known, n=1)
+    guess = _closest(name, known)
     if guess:
         return InputError(
             N_("unknown table {field}: did you mean {suggestion}? The tables are: {valid}"),
             field=name,
-            suggestion=guess[0],
+            suggestion=guess,
             valid=", ".join(known),
             code="unknown-key",
         )
@@ -428,9 +437,10 @@ def load_input(
         ))
     first_edition_start = config.documents.first_edition_start
     header = _header(data, problems, first_edition_start)
+    document: Notification | Roster | None = None
     if kind == "roster":
-        document: Notification | Roster | None = _roster(data, header, problems)
-    else:
+        document = _roster(data, header, problems)
+    elif kind == "notification":
         types_file = config.documents.violation_types_file
         types = codelists.load_violation_types(config.resolve_path(types_file) if types_file else None)
         facts_path = None if facts_file is None else Path(facts_file)
@@ -666,12 +676,15 @@ def _read_facts_table(path: Path, problems: _Problems) -> tuple[list[Fact], int]
 def _facts_from_rows(path: Path, rows: Iterator[tuple[int, list[str | None]]], problems: _Problems) -> tuple[list[Fact], int]:
     file_name = path.name
     header = None
+    reported = len(problems.items)
     for row_number, cells in rows:
         if any(cells):
             header = (row_number, cells)
             break
     if header is None:
-        problems.error(_header_error(path))
+        if len(problems.items) == reported:
+            # The reader reported nothing, so the file is readable but has no rows.
+            problems.error(_header_error(path))
         return [], 0
     columns = _columns(file_name, header[0], header[1], problems)
     if columns is None:
@@ -784,9 +797,11 @@ def _csv_rows(path: Path, problems: _Problems) -> Iterator[tuple[int, list[str |
         return
     with handle:
         try:
-            first = handle.readline()
-            delimiter = _choose_delimiter(first)
-            reader = csv.reader(itertools.chain([first], handle), delimiter=delimiter)
+            leading: list[str] = []
+            while (line := handle.readline()) and not line.strip():
+                leading.append(line)
+            delimiter = _choose_delimiter(line)
+            reader = csv.reader(itertools.chain(leading, [line], handle), delimiter=delimiter)
             for cells in reader:
                 yield reader.line_num, [cell.strip() or None for cell in cells]
         except UnicodeDecodeError:

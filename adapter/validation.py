@@ -113,6 +113,8 @@ _MAC_PATTERNS = (
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _PHONE_DECORATION = re.compile(r"[\s()\-.]")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_IPV4_CHARACTERS = re.compile(r"[0-9.]+")
+_URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
 # Characters a URL may keep as they are: RFC 3986 reserved and unreserved characters and "%".
 _URL_SAFE = string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%"
 
@@ -175,6 +177,9 @@ def normalize_ip(value: object, *, field: str = "facts.ip") -> str:
 
 
 def _is_ip(text: str) -> bool:
+    # Most hosts are names: skip the costly parse unless the text could be an address.
+    if ":" not in text and not _IPV4_CHARACTERS.fullmatch(text):
+        return False
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -273,7 +278,7 @@ def normalize_url(value: object, *, field: str = "facts.url") -> str:
     are kept as they are.
     """
     text = _text(value, field)
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+    if _URL_FORBIDDEN.search(text):
         raise _invalid_url(text, field)
     scheme, separator, _rest = text.partition("://")
     if not separator or not _SCHEME.fullmatch(scheme):
