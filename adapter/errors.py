@@ -33,7 +33,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .i18n import N_, gettext, translate
+from .i18n import N_, gettext, translate, use_language
 
 __all__ = [
     "ConfigError",
@@ -121,6 +121,11 @@ class Problem:
 
     def localized(self, language: str | None = None) -> str:
         """Render the problem as one line in ``language``."""
+        if language is not None:
+            # Parameters that render themselves in the current language
+            # (such as schema documentation) need ``language`` in force.
+            with use_language(language):
+                return self.localized()
         params = dict(self.params)
         params.setdefault("field", self.field)
         params.setdefault("value", self.value)
