@@ -4,7 +4,7 @@
 :class:`adapter.service.soap.SoapApplication`. SyncChannel ``SendMessage``
 with a document card goes through these checks, in order, and the first that
 fails ends the request with a SOAP fault whose ``ErrorInfo`` code is one of
-:class:`ErrorCode`:
+:class:`ReceiverErrorCode`:
 
 1. size limit and hardened parse (the SOAP layer), WS-Security signature by
    a trusted sender certificate (:meth:`ReceiverService.trust_sender`);
@@ -69,13 +69,18 @@ from ..transport.messages import (
 from .receipts import DocumentReference, Receipt, RefusalReason, receipt_message, sign_receipt
 
 __all__ = [
-    "ErrorCode",
+    "RECEIPT_SERVICE_ID",
+    "QueuedReceipt",
+    "ReceiveResult",
+    "ReceiverErrorCode",
     "ReceiverFault",
     "ReceiverService",
     "ReceiverSettings",
     "create_wsgi_app",
     "load_receiver_signer",
     "open_inbox",
+    "queue_receipt",
+    "receiver_settings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -86,7 +91,7 @@ RECEIPT_SERVICE_ID = "EDMS_ADAPTER_RECEIPTS"
 SUCCESS_CODE = "SCSS001"
 
 
-class ErrorCode(enum.StrEnum):
+class ReceiverErrorCode(enum.StrEnum):
     """``ErrorInfo/errorCode`` values of the receiving service."""
 
     #: The request could not be read: too large, not XML, no card, unknown operation data.
@@ -115,12 +120,12 @@ class ErrorCode(enum.StrEnum):
 
 
 class ReceiverFault(GatewayFault):
-    """A request the receiving service answers with a SOAP fault; ``code`` is an :class:`ErrorCode` value.
+    """A request the receiving service answers with a SOAP fault; ``code`` is an :class:`ReceiverErrorCode` value.
 
     ``problems`` lists what was found; the fault message shows the first ten.
     """
 
-    def __init__(self, code: ErrorCode, message: str, /, *, problems: Sequence[Problem] = (), **params: Any) -> None:
+    def __init__(self, code: ReceiverErrorCode, message: str, /, *, problems: Sequence[Problem] = (), **params: Any) -> None:
         super().__init__(message, code=code.value, **params)
         self.error_code = code
         self.problems = tuple(problems)
@@ -314,7 +319,11 @@ class ReceiverService:
             logger.warning("sender certificate serial %x could not be checked: %s", certificate.serial_number, exc.localized("en"))
             return False
         if not result.trusted:
-            logger.warning("sender certificate serial %x is not trusted", certificate.serial_number)
+            logger.warning(
+                "sender certificate serial %x is not trusted: %s",
+                certificate.serial_number,
+                ",".join(problem.code for problem in result.problems) or "-",
+            )
         return result.trusted
 
     # -- SyncChannel SendMessage ------------------------------------------
@@ -333,11 +342,11 @@ class ReceiverService:
             logger.info("message %s from %s repeated: answered as before", message_id, sender_id)
             return earlier
         if payload is None:
-            raise self._fault(ErrorCode.REQUEST, N_("the message carries no document card in requestData/data"))
+            raise self._fault(ReceiverErrorCode.REQUEST, N_("the message carries no document card in requestData/data"))
         try:
             card = parse_card(payload, max_bytes=self.settings.max_document_bytes + 64 * 1024 * 1024)
         except InvalidDocumentError as exc:
-            raise self._fault(ErrorCode.CARD_SCHEMA, N_("the document card is invalid"), problems=exc.problems) from exc
+            raise self._fault(ReceiverErrorCode.CARD_SCHEMA, N_("the document card is invalid"), problems=exc.problems) from exc
 
         same_document = self._answer_for_document(card.document_sha256)
         if same_document is not None:
@@ -361,7 +370,7 @@ class ReceiverService:
         expected_bin = self.settings.sender_bins.get(sender_id)
         if expected_bin is not None and expected_bin != card.sender_bin:
             raise self._fault(
-                ErrorCode.SENDER,
+                ReceiverErrorCode.SENDER,
                 N_("gateway sender {sender} sends for BIN {expected}, but the card names BIN {value}"),
                 sender=sender_id,
                 expected=expected_bin,
@@ -370,13 +379,13 @@ class ReceiverService:
         if transport_certificate is not None and card.sender_bin in self._trusted_certificates:
             if transport_certificate not in self._trusted_certificates[card.sender_bin]:
                 raise self._fault(
-                    ErrorCode.SENDER,
+                    ReceiverErrorCode.SENDER,
                     N_("the message is signed with a transport key that receiver.trusted_senders does not list for BIN {value}"),
                     value=card.sender_bin,
                 )
         if card.document.size > self.settings.max_document_bytes:
             raise self._fault(
-                ErrorCode.REQUEST,
+                ReceiverErrorCode.REQUEST,
                 N_("the signed document is {size} bytes, more than the limit of {limit} bytes"),
                 size=card.document.size,
                 limit=self.settings.max_document_bytes,
@@ -384,43 +393,43 @@ class ReceiverService:
 
         problems = validate_xml(card.document.content)
         if problems:
-            raise self._fault(ErrorCode.DOCUMENT_SCHEMA, N_("the signed document does not match its schema"), problems=problems)
+            raise self._fault(ReceiverErrorCode.DOCUMENT_SCHEMA, N_("the signed document does not match its schema"), problems=problems)
 
         # The certificate is judged as of receipt: the time the authorised body
         # got the document, which the sender cannot move.
         result = verify_document(card.document.content, settings=self.config, at=utc_now(), expected_sender_bin=card.sender_bin)
         if result.intact and result.trusted and result.revoked is None:
             raise _Transient(
-                ErrorCode.REVOCATION_UNKNOWN,
+                ReceiverErrorCode.REVOCATION_UNKNOWN,
                 N_("the revocation status of the signer's certificate could not be established; send the message again later with the same message id"),
                 problems=result.problems,
             )
         if not (result.intact and result.trusted) or result.revoked:
-            fault = self._fault(ErrorCode.SIGNATURE, N_("the document's signature check failed"), problems=result.problems)
+            fault = self._fault(ReceiverErrorCode.SIGNATURE, N_("the document's signature check failed"), problems=result.problems)
             self._queue_signature_refusal(card, fault, message_id=message_id, sender_id=sender_id)
             raise fault
         if result.document is None:
-            raise self._fault(ErrorCode.DOCUMENT_SCHEMA, N_("the signed document does not match its schema"), problems=result.problems)
+            raise self._fault(ReceiverErrorCode.DOCUMENT_SCHEMA, N_("the signed document does not match its schema"), problems=result.problems)
         if not result.policy_ok:
-            raise self._fault(ErrorCode.POLICY, N_("the signer may not sign this document"), problems=result.problems)
+            raise self._fault(ReceiverErrorCode.POLICY, N_("the signer may not sign this document"), problems=result.problems)
         if result.problems:
-            fault = self._fault(ErrorCode.SIGNATURE, N_("the document's signature check failed"), problems=result.problems)
+            fault = self._fault(ReceiverErrorCode.SIGNATURE, N_("the document's signature check failed"), problems=result.problems)
             self._queue_signature_refusal(card, fault, message_id=message_id, sender_id=sender_id)
             raise fault
 
         document = result.document
         mismatches = check_card(card, document)
         if mismatches:
-            raise self._fault(ErrorCode.CARD_MISMATCH, N_("the card or its evidence files do not match the signed document"), problems=mismatches)
+            raise self._fault(ReceiverErrorCode.CARD_MISMATCH, N_("the card or its evidence files do not match the signed document"), problems=mismatches)
 
         header = document.header
         try:
             in_force = edition_for_date(header.date, self.config.documents.first_edition_start)
         except InputError as exc:
-            raise self._fault(ErrorCode.EDITION, N_("no edition of the rules was in force on the document date {value}"), value=header.date.isoformat()) from exc
+            raise self._fault(ReceiverErrorCode.EDITION, N_("no edition of the rules was in force on the document date {value}"), value=header.date.isoformat()) from exc
         if in_force.id != header.edition:
             raise self._fault(
-                ErrorCode.EDITION,
+                ReceiverErrorCode.EDITION,
                 N_("the document follows rules edition {value}, but edition {expected} was in force on its date {date}"),
                 value=header.edition,
                 expected=in_force.id,
@@ -428,7 +437,7 @@ class ReceiverService:
             )
         return _Verified(card, document, result, in_force.id)
 
-    def _fault(self, code: ErrorCode, message: str, /, *, problems: Sequence[Problem] = (), **params: Any) -> ReceiverFault:
+    def _fault(self, code: ReceiverErrorCode, message: str, /, *, problems: Sequence[Problem] = (), **params: Any) -> ReceiverFault:
         return ReceiverFault(code, message, problems=problems, **params)
 
     def fault_text(self, fault: EdmsAdapterError) -> str:
@@ -446,7 +455,7 @@ class ReceiverService:
         if rejection is not None:
             params = dict(rejection.params or {})
             problems = [Problem(**item) for item in params.pop("_problems", [])]
-            raise ReceiverFault(ErrorCode(rejection.error_code), rejection.message, problems=problems, **params)
+            raise ReceiverFault(ReceiverErrorCode(rejection.error_code), rejection.message, problems=problems, **params)
         return None
 
     def _answer_for_document(self, sha256: str) -> ReceiveResult | None:
@@ -457,7 +466,8 @@ class ReceiverService:
             return ReceiveResult(document.response_code, document.response_message, document.id, duplicate=True)
 
     def _record_rejection(self, fault: ReceiverFault, *, message_id: str, sender_id: str, card: Card | None) -> None:
-        params = {key: value for key, value in fault.params.items() if isinstance(value, (str, int, float, bool)) or value is None}
+        # ``code`` is the fault's own attribute, stored in its column.
+        params = {key: value for key, value in fault.params.items() if key != "code" and (isinstance(value, (str, int, float, bool)) or value is None)}
         params["_problems"] = [
             {"code": p.code, "message": p.message, "field": p.field, "value": p.value, "location": p.location, "line": p.line, "params": {k: v for k, v in p.params.items() if isinstance(v, (str, int, float, bool))}}
             for p in fault.problems[:50]
@@ -591,7 +601,7 @@ class ReceiverService:
                 query = query.where(OutgoingReceipt.sender_id == sender_id)
             row = session.scalars(query).first()
             if row is None:
-                raise ReceiverFault(ErrorCode.UNKNOWN_MESSAGE, N_("no receipt with message id {value} for this sender"), value=message_id)
+                raise ReceiverFault(ReceiverErrorCode.UNKNOWN_MESSAGE, N_("no receipt with message id {value} for this sender"), value=message_id)
             if accepted:
                 row.state = QueueState.DELIVERED.value
             elif not resend:
@@ -615,7 +625,7 @@ class ReceiverService:
             rejection = session.scalars(select(RejectedMessage).where(RejectedMessage.message_id == message_id)).first()
             if rejection is not None:
                 return "NOT_DELIVERED", rejection.error_code, translate(rejection.message, self.language, **{k: v for k, v in rejection.params.items() if not k.startswith("_")})[:250], rejection.created_at
-        raise ReceiverFault(ErrorCode.UNKNOWN_MESSAGE, N_("no message with id {value}"), value=message_id)
+        raise ReceiverFault(ReceiverErrorCode.UNKNOWN_MESSAGE, N_("no message with id {value}"), value=message_id)
 
 
     # -- ChannelHandler (adapter.service.soap) ----------------------------
@@ -630,7 +640,7 @@ class ReceiverService:
         certificate_bin = describe_certificate(caller.certificate).bin
         if certificate_bin != expected_bin:
             raise self._fault(
-                ErrorCode.SENDER,
+                ReceiverErrorCode.SENDER,
                 N_("gateway sender {sender} sends for BIN {expected}, but the message is signed with a certificate of BIN {value}"),
                 sender=sender_id,
                 expected=expected_bin,
@@ -650,7 +660,7 @@ class ReceiverService:
 
     def send_async_message(self, message: MessageInfo, payload: etree._Element | None, caller: Caller) -> AsyncSendResult:
         """Refuse AsyncChannel ``sendMessage``: documents come by SyncChannel ``SendMessage``."""
-        raise self._fault(ErrorCode.REQUEST, N_("this service takes documents by SyncChannel SendMessage only"))
+        raise self._fault(ReceiverErrorCode.REQUEST, N_("this service takes documents by SyncChannel SendMessage only"))
 
     def get_messages(self, query: MessageQuery, caller: Caller) -> Sequence[ReceivedMessage]:
         """Handle AsyncChannel ``getMessages``: the receipts queued for the calling sender."""

@@ -1,0 +1,280 @@
+"""Operator functions of the receiving side: register, refuse, decide, export; the CLI over them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+
+import pytest
+
+from adapter.cli.main import main
+from adapter.errors import InputError, NotFoundError
+from adapter.exchange.receipts import FactOutcome, ReceiptKind, RefusalReason, verify_receipt
+from adapter.exchange.receiver import ReceiverService, open_inbox
+from adapter.exchange.registrar import Registrar, parse_fact_numbers
+from adapter.store.inbox import DocumentState, OutgoingReceipt
+from receiver_support import SENDER_ID, make_config, signed_card, signer_of
+from sqlalchemy import select
+
+
+@pytest.fixture
+def desk(test_pki, tmp_path):
+    """A receiving service without HTTP and the registrar over the same inbox."""
+    config = make_config(test_pki, tmp_path, sender_bins={SENDER_ID: test_pki.sender_bin}, registration_number_format="MCI-{year}/{seq:04d}")
+    store = open_inbox(config)
+    signer = signer_of(test_pki.receiver)
+    service = ReceiverService(config, signer=signer, store=store)
+    yield service, Registrar(config, signer=signer, store=store)
+    store.close()
+
+
+def _receive(service, pki, **options) -> int:
+    card, _signed = signed_card(pki, pki.head, service.config, **options)
+    return service.receive(message_id=str(uuid.uuid4()), sender_id=SENDER_ID, payload=card.to_xml()).document_id
+
+
+def _queued(service) -> list[OutgoingReceipt]:
+    with service.store.session() as session:
+        return list(session.scalars(select(OutgoingReceipt).order_by(OutgoingReceipt.id)))
+
+
+def _check(receipt_row, pki):
+    return verify_receipt(receipt_row.xml, certificates=[pki.receiver.certificate])
+
+
+def test_fact_numbers_with_ranges():
+    assert parse_fact_numbers("1,2,5-7") == (1, 2, 5, 6, 7)
+    assert parse_fact_numbers(" 3 , 1-2 ,3") == (1, 2, 3)
+    for bad in ("x", "0", "5-3", "1-"):
+        with pytest.raises(InputError):
+            parse_fact_numbers(bad)
+
+
+def test_register_numbers_and_receipt(desk, test_pki):
+    service, registrar = desk
+    first = _receive(service, test_pki, number="A-1")
+    second = _receive(service, test_pki, number="A-2")
+
+    one = registrar.register(first)
+    two = registrar.register(second)
+
+    assert one.registration_number.endswith("/0001")
+    assert two.registration_number.endswith("/0002")
+    assert one.registration_number.startswith("MCI-")
+    checked = _check(_queued(service)[-2], test_pki)
+    assert checked.kind is ReceiptKind.REGISTERED
+    assert checked.registration_number == one.registration_number
+    assert registrar.get(first).state is DocumentState.REGISTERED
+
+
+def test_register_twice_is_error(desk, test_pki):
+    service, registrar = desk
+    document_id = _receive(service, test_pki)
+    registrar.register(document_id)
+
+    with pytest.raises(InputError) as caught:
+        registrar.register(document_id)
+
+    assert "registered" in str(caught.value)
+
+
+def test_unknown_document_not_found(desk):
+    _service, registrar = desk
+    with pytest.raises(NotFoundError):
+        registrar.register(999)
+
+
+def test_refuse_with_code_and_text(desk, test_pki):
+    service, registrar = desk
+    coded = _receive(service, test_pki, number="R-1")
+    texted = _receive(service, test_pki, number="R-2")
+
+    registrar.refuse(coded, "3")
+    registrar.refuse(texted, "the notification repeats number 01-15/2040")
+
+    rows = _queued(service)
+    by_code = _check(rows[-2], test_pki)
+    by_text = _check(rows[-1], test_pki)
+    assert by_code.refusal_reason is RefusalReason.PROCEDURE_VIOLATED
+    assert by_text.refusal_reason is None
+    assert by_text.refusal_text == "the notification repeats number 01-15/2040"
+    assert registrar.get(coded).state is DocumentState.REFUSED
+    with pytest.raises(InputError):
+        registrar.register(coded)
+    with pytest.raises(InputError):
+        registrar.refuse(texted, "7")
+
+
+def test_decide_needs_registration(desk, test_pki):
+    service, registrar = desk
+    document_id = _receive(service, test_pki)
+
+    with pytest.raises(InputError):
+        registrar.decide(document_id, confirm="1")
+
+
+def test_decide_partly_then_all(desk, test_pki):
+    service, registrar = desk
+    document_id = _receive(service, test_pki, facts=5)
+    registrar.register(document_id)
+
+    registrar.decide(document_id, confirm="1-3")
+    assert registrar.get(document_id).state is DocumentState.REGISTERED
+    receipt = registrar.decide(document_id, reject="4,5", justification="the pages show licensed content")
+
+    entry = registrar.get(document_id)
+    assert entry.state is DocumentState.DECIDED
+    assert (entry.confirmed, entry.rejected, entry.pending) == (3, 2, 0)
+    assert entry.summary == "partly confirmed"
+    checked = _check(_queued(service)[-1], test_pki)
+    assert checked.id == receipt.id
+    assert [(item.fact, item.outcome) for item in checked.decisions] == [(4, FactOutcome.REJECTED), (5, FactOutcome.REJECTED)]
+    assert {item.justification for item in checked.decisions} == {"the pages show licensed content"}
+
+
+def test_reject_needs_justification(desk, test_pki):
+    service, registrar = desk
+    document_id = _receive(service, test_pki)
+    registrar.register(document_id)
+
+    with pytest.raises(InputError) as caught:
+        registrar.decide(document_id, reject="2", justification="  ")
+
+    assert caught.value.field == "justification"
+
+
+def test_changed_decision_needs_amend(desk, test_pki):
+    service, registrar = desk
+    document_id = _receive(service, test_pki)
+    registrar.register(document_id)
+    registrar.decide(document_id, confirm="1-3")
+
+    with pytest.raises(InputError) as caught:
+        registrar.decide(document_id, reject="2", justification="removed before the check")
+    assert caught.value.value == "2"
+    receipt = registrar.decide(document_id, reject="2", justification="removed before the check", amend=True)
+
+    assert receipt.amended is True
+    assert _check(_queued(service)[-1], test_pki).amended is True
+    entry = registrar.get(document_id)
+    assert (entry.confirmed, entry.rejected) == (2, 1)
+
+
+def test_decide_unknown_fact(desk, test_pki):
+    service, registrar = desk
+    document_id = _receive(service, test_pki)
+    registrar.register(document_id)
+
+    with pytest.raises(InputError) as caught:
+        registrar.decide(document_id, confirm="2-9")
+
+    assert caught.value.value == "4,5,6,7,8,9"
+
+
+def test_decide_same_fact_twice_in_one_call(desk, test_pki):
+    service, registrar = desk
+    document_id = _receive(service, test_pki)
+    registrar.register(document_id)
+
+    with pytest.raises(InputError):
+        registrar.decide(document_id, confirm="1-2", reject="2", justification="x")
+
+
+def test_export_deduplicates(desk, test_pki):
+    service, registrar = desk
+    first = _receive(service, test_pki, number="E-1", facts=3)
+    second = _receive(service, test_pki, number="E-2", facts=4)
+    for document_id in (first, second):
+        registrar.register(document_id)
+        registrar.decide(document_id, confirm="1-3")
+
+    rows = list(csv.DictReader(io.StringIO(registrar.export_confirmed(format="csv"))))
+
+    # Facts 1-3 of both documents name the same resources: each appears once,
+    # credited to the document that confirmed it first.
+    assert [row["ip"] for row in rows] == ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
+    assert {row["doc_no"] for row in rows} == {"E-1"}
+    assert {row["occurrences"] for row in rows} == {"2"}
+    assert all(row["confirmed_at"] for row in rows)
+
+
+def test_export_json_file(desk, test_pki, tmp_path):
+    service, registrar = desk
+    document_id = _receive(service, test_pki, facts=2)
+    registrar.register(document_id)
+    registrar.decide(document_id, confirm="1", reject="2", justification="no prohibited content on the page")
+    output = tmp_path / "confirmed.json"
+
+    registrar.export_confirmed(output, format="json")
+
+    rows = json.loads(output.read_text(encoding="utf-8"))
+    assert [row["fact"] for row in rows] == [1]
+    assert rows[0]["document_id"] == document_id
+    assert rows[0]["domain"] == "casino-1.example.kz"
+
+
+def _write_config(path, pki, folder) -> None:
+    path.write_text(
+        "\n".join(
+            [
+                "[general]",
+                f'data_dir = "{folder}"',
+                "[trust]",
+                f'anchors = ["{pki.root_ca_path}"]',
+                f'intermediates = ["{pki.issuing_ca_path}"]',
+                "[revocation]",
+                'methods = ["crl"]',
+                f'crl_files = ["{pki.crl_path}"]',
+                "[receiver]",
+                f'key = "{pki.receiver.p12_path}"',
+                'password_env = "EDMS_TEST_RECEIVER_PASSWORD"',
+                f'sender_bins = {{ {SENDER_ID} = "{pki.sender_bin}" }}',
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+
+
+def test_cli_inbox_register_decide_export(test_pki, tmp_path, monkeypatch, capsys):
+    config_path = tmp_path / "edms-adapter.toml"
+    _write_config(config_path, test_pki, tmp_path)
+    monkeypatch.setenv("EDMS_TEST_RECEIVER_PASSWORD", test_pki.password)
+    from adapter.config import load_config
+
+    config = load_config(config_path)
+    store = open_inbox(config)
+    service = ReceiverService(config, signer=signer_of(test_pki.receiver), store=store)
+    document_id = _receive(service, test_pki, facts=3)
+    store.close()
+    base = ["--lang", "en", "--config", str(config_path)]
+
+    assert main([*base, "inbox"]) == 0
+    listing = capsys.readouterr().out
+    assert test_pki.head.full_name in listing
+    assert "0/0/3" in listing
+
+    assert main([*base, "register", str(document_id)]) == 0
+    assert f"Document {document_id} registered as " in capsys.readouterr().out
+
+    assert main([*base, "decide", str(document_id), "--reject", "3"]) == 1
+    assert "justification" in capsys.readouterr().err
+
+    assert main([*base, "decide", str(document_id), "--confirm", "1-2", "--reject", "3", "--justification", "the site is not reachable from Kazakhstan"]) == 0
+    assert "2 confirmed, 1 rejected, 0 pending" in capsys.readouterr().out
+
+    assert main([*base, "export-confirmed", "--format", "csv"]) == 0
+    exported = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["fact"] for row in exported] == ["1", "2"]
+
+
+def test_cli_refuse_in_kazakh(test_pki, tmp_path, monkeypatch, capsys):
+    config_path = tmp_path / "edms-adapter.toml"
+    _write_config(config_path, test_pki, tmp_path)
+    monkeypatch.setenv("EDMS_TEST_RECEIVER_PASSWORD", test_pki.password)
+
+    assert main(["--lang", "kk", "--config", str(config_path), "refuse", "42", "--reason", "1"]) == 1
+
+    assert "42 идентификаторы бар қабылданған құжат жоқ" in capsys.readouterr().err
