@@ -112,10 +112,10 @@ def _config(settings: Config | None) -> Config:
     return settings if settings is not None else Config()
 
 
-def _parse_document(data: bytes) -> Document:
+def _parse_document(data: bytes, config: Config) -> Document:
     from adapter.xml import parse_xml
 
-    return parse_xml(data)
+    return parse_xml(data, max_bytes=config.documents.max_xml_bytes)
 
 
 def verify_document(
@@ -182,7 +182,7 @@ def verify_document(
     policy_ok = False
     if check.intact and check.signed_bytes is not None and info is not None:
         try:
-            document = _parse_document(check.signed_bytes)
+            document = _parse_document(check.signed_bytes, config)
         except InvalidDocumentError as exc:
             problems.append(Problem("document-invalid", N_("the signed document is not a valid notification or roster: {reason}"), params={"reason": exc.localized()}))
         if document is not None:
@@ -271,7 +271,7 @@ def sign_document(
             not_after=info.not_after.date().isoformat(),
             time=when.isoformat(timespec="seconds"),
         )
-    document = _parse_document(xml)
+    document = _parse_document(xml, config)
     enforce_signatory(document, info, signing_settings)
     use_xades = signing_settings.xades if xades is None else xades
     signed = sign_xml(xml, signer, xades=use_xades, signing_time=when)

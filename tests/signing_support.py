@@ -47,7 +47,7 @@ def notification(
         header=header(sender_bin),
         violation=Violation("online-casino", "Қазақстан Республикасының «Ойын бизнесі туралы» Заңы, 6-бап"),
         facts=tuple(
-            Fact(number=i, protocol="https", domain=f"casino-{i}.example", url=f"https://casino-{i}.example/play?ref={i}", ip=f"203.0.113.{i % 250 + 1}")
+            Fact(number=i, protocol="HTTPS", domain=f"casino-{i}.example", url=f"https://casino-{i}.example/play?ref={i}", ip=f"203.0.113.{i % 250 + 1}")
             for i in range(1, facts + 1)
         ),
         signatory=Signatory("Басқарма басшысы", full_name, iin, role),
