@@ -33,7 +33,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +60,7 @@ __all__ = [
     "RevocationSettings",
     "RevocationSource",
     "RevocationStatus",
+    "check_chain_revocation",
     "check_revocation",
 ]
 
@@ -405,6 +406,27 @@ def check_revocation(
         )
     )
     return RevocationStatus(CertStatus.UNKNOWN, policy, moment, problems=tuple(problems))
+
+
+def check_chain_revocation(
+    chain: Sequence[x509.Certificate],
+    *,
+    at: dt.datetime,
+    settings: RevocationSettings | Config | None = None,
+    cache: RevocationCache | None = None,
+    session: requests.Session | None = None,
+) -> tuple[RevocationStatus, ...]:
+    """Check every certificate of ``chain`` (from :attr:`PathValidation.chain`) except the trust anchor.
+
+    ``chain`` runs from the end-entity certificate to the anchor, each
+    certificate issued by the next. The statuses come in the same order.
+    """
+    if isinstance(settings, Config):
+        settings = RevocationSettings.from_config(settings)
+    return tuple(
+        check_revocation(cert, issuer, at=at, settings=settings, cache=cache, session=session)
+        for cert, issuer in zip(chain, chain[1:])
+    )
 
 
 # --- OCSP -------------------------------------------------------------------------------------

@@ -340,12 +340,12 @@ class TestPki:
         return (self.root_ca_path,)
 
     def config_data(self, *, policy: str = "hard-fail", ocsp_url: str | None = None) -> dict[str, dict[str, object]]:
-        """Return configuration tables that trust this PKI and check revocation against its CRL file.
+        """Return configuration tables that trust this PKI and check revocation against its CRL files.
 
         ``adapter.config.Config(pki.config_data())`` gives a configuration for
         tests; ``ocsp_url`` adds an OCSP responder, asked before the CRL.
         """
-        revocation: dict[str, object] = {"policy": policy, "crl_files": [str(self.crl_path)]}
+        revocation: dict[str, object] = {"policy": policy, "crl_files": [str(self.crl_path), str(self.root_crl_path)]}
         if ocsp_url is not None:
             revocation["ocsp_url"] = ocsp_url
         return {

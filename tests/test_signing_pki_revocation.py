@@ -454,3 +454,25 @@ def test_ocsp_without_next_update_covers_only_this_update(test_pki):
     assert now.status is CertStatus.GOOD
     assert now.source.next_update is None
     assert _codes(later) == ["ocsp-too-old", "revocation-unknown"]
+
+
+def test_chain_revocation_with_root_crl(test_pki):
+    from signing.revocation import check_chain_revocation
+    from signing.trust import validate_path
+
+    config = Config(test_pki.config_data())
+    path = validate_path(test_pki.revoked.certificate, at=test_pki.now, settings=config)
+    statuses = check_chain_revocation(path.chain, at=test_pki.now, settings=config)
+    assert len(statuses) == 2
+    assert statuses[0].status is CertStatus.REVOKED
+    assert statuses[1].status is CertStatus.GOOD
+    assert statuses[1].source.location == str(test_pki.root_crl_path)
+
+
+def test_chain_revocation_nca_anchor(nca_dir):
+    from signing.revocation import check_chain_revocation
+
+    cert = _nca(nca_dir, "individual_sign_rsa_valid.p12")
+    settings = RevocationSettings(crl_files=(str(nca_dir / "nca_rsa_test.crl"),))
+    statuses = check_chain_revocation((cert, _nca_ca(nca_dir)), at=dt.datetime(2021, 6, 1, tzinfo=UTC), settings=settings)
+    assert [status.status for status in statuses] == [CertStatus.GOOD]
