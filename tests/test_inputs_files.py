@@ -67,8 +67,9 @@ def test_example_notification_loads():
     assert isinstance(document, Notification)
     assert document.header.edition == "2026-07-12"
     assert document.header.language is Language.KK
-    assert document.header.sender.bin == "210240012350"
-    assert document.signatory.iin == "750314301239"
+    assert document.header.sender.bin == "050340001235"
+    assert document.header.recipient.bin == "230940007899"
+    assert document.signatory.iin == "780412300516"
     assert document.signatory.role is SignatoryRole.HEAD
     assert len(document.facts) >= 20
     assert [fact.number for fact in document.facts] == list(range(1, len(document.facts) + 1))
@@ -273,8 +274,8 @@ def test_document_language(folder, notification_data):
 
 
 def test_recipient_bin_is_optional_but_checked(folder, notification_data):
-    notification_data["recipient"]["bin"] = "210240012350"
-    assert load_input(write_json(folder, notification_data)).header.recipient.bin == "210240012350"
+    del notification_data["recipient"]["bin"]
+    assert load_input(write_json(folder, notification_data)).header.recipient.bin is None
     notification_data["recipient"]["bin"] = "123456789021"
     error = load_problems(write_json(folder, notification_data))
     assert [problem.field for problem in error.problems] == ["recipient.bin"]
@@ -436,3 +437,14 @@ def test_input_is_not_modified(folder, notification_data):
     original = copy.deepcopy(notification_data)
     load_input(write_json(folder, notification_data))
     assert notification_data == original
+
+
+def test_examples_use_test_pki_identities():
+    testpki = pytest.importorskip("signing.testpki")
+    notification = load_input(EXAMPLES / "notification.toml")
+    roster = load_input(EXAMPLES / "roster.toml")
+    assert notification.header.sender.bin == roster.header.sender.bin == testpki.SENDER_BIN
+    assert notification.header.recipient.bin == testpki.AUTHORISED_BODY_BIN
+    for signatory, person in ((notification.signatory, testpki.HEAD), (roster.signatory, testpki.DEPUTY)):
+        assert signatory.iin == person.iin
+        assert signatory.full_name.casefold().split() == [person.surname.casefold(), person.first_name.casefold(), person.patronymic.casefold()]
