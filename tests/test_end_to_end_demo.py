@@ -1,0 +1,57 @@
+"""The demo command end to end in a child process, and the samples it ships."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = REPO_ROOT / "adapter" / "samples"
+EXAMPLES = REPO_ROOT / "examples"
+
+
+def test_samples_match_examples():
+    shipped = sorted(path.relative_to(SAMPLES) for path in SAMPLES.rglob("*") if path.is_file())
+    assert Path("notification.toml") in shipped
+    for relative in shipped:
+        source = EXAMPLES / relative
+        assert source.is_file(), f"adapter/samples/{relative} has no source in examples/"
+        assert filecmp.cmp(source, SAMPLES / relative, shallow=False), f"adapter/samples/{relative} differs: cp examples/{relative} adapter/samples/{relative}"
+
+
+def test_demo_command_prints_timeline(tmp_path):
+    environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    completed = subprocess.run(
+        [sys.executable, "-m", "adapter.cli.main", "--lang", "en", "demo", "--data", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    output = completed.stdout
+    assert "Timeline:" in output
+    for state in ("signed", "queued for sending", "sent", "delivered", "registered", "decided"):
+        assert f"  {state}" in output, state
+    assert "some facts confirmed, some rejected" in output
+    assert "rejected: The resource is a news report" in output
+    assert (tmp_path / "demo" / "pki").is_dir()
+
+
+def test_demo_command_in_kazakh(tmp_path):
+    environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    completed = subprocess.run(
+        [sys.executable, "-m", "adapter.cli.main", "--lang", "kk", "demo"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Timeline:" not in completed.stdout
+    assert "2026" in completed.stdout
