@@ -454,7 +454,11 @@ class SoapApplication:
             envelope = self._fault(exc, exchange)
             status = "500 Internal Server Error"
         if self.signer is not None:
-            sign_envelope(envelope, self.signer)
+            try:
+                sign_envelope(envelope, self.signer)
+            except Exception as exc:  # noqa: BLE001 - a key that fails to sign must still produce a fault
+                envelope = self._fault(exc, exchange)
+                status = "500 Internal Server Error"
         body = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
         logger.info(
             "%s messageId=%s status=%s remote=%s duration=%.3fs",

@@ -76,7 +76,16 @@ class GatewayTransport(Transport):
         if logger.isEnabledFor(logging.DEBUG):
             raw = message.encode("utf-8") if isinstance(message, str) else message
             logger.debug("POST %s\n%s", address, mask_password(raw).decode("utf-8", "replace"))
-        response = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout, stream=True)
+        # verify is passed per request because requests lets $REQUESTS_CA_BUNDLE
+        # override a session's verify setting, and the configured bundle must win.
+        response = self.session.post(
+            address,
+            data=message,
+            headers=headers,
+            timeout=self.operation_timeout,
+            stream=True,
+            verify=self.session.verify,
+        )
         try:
             response._content = self._read_limited(response, address)  # noqa: SLF001 - requests keeps the body there
         finally:
