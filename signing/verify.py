@@ -28,7 +28,7 @@ from .algorithms import SignatureMethod
 from .certificates import CertificateInfo, HolderRole, describe_certificate
 from .keys import Signer, check_signing_usage
 from .policy import check_signatory, enforce_signatory
-from .revocation import CertStatus, RevocationStatus, check_revocation
+from .revocation import CertStatus, RevocationStatus, check_chain_revocation
 from .settings import SigningSettings
 from .trust import validate_path
 from .xmldsig import sign_xml, verify_xml_signature
@@ -170,13 +170,14 @@ def verify_document(
         if not info.can_sign:
             problems.append(Problem("signing-certificate", N_("the certificate of {holder} is not a signing certificate (it lacks nonRepudiation or is for authentication only); sign with the RSA256_... signing key"), params={"holder": info.full_name or info.subject}))
         intermediates = tuple(other for other in check.certificates if other is not cert)
-        trusted, issuer, trust_problems = _validate_path(cert, intermediates, checked_at, config)
-        problems.extend(trust_problems)
-        if issuer is not None:
-            status = _check_revocation(cert, issuer, checked_at, config)
-            revoked = True if status.revoked else (False if status.status is CertStatus.GOOD else None)
-            revocation_accepted = status.acceptable
-            (problems if not status.acceptable or status.revoked else warnings).extend(status.problems)
+        validation = validate_path(cert, intermediates=intermediates, at=checked_at, settings=config)
+        trusted = validation.trusted
+        problems.extend(validation.problems)
+        if trusted:
+            statuses = check_chain_revocation(validation.chain, at=checked_at, settings=config)
+            revoked, revocation_accepted = _combine_revocation(statuses)
+            for status in statuses:
+                (problems if not status.acceptable or status.revoked else warnings).extend(status.problems)
 
     document: Document | None = None
     policy_ok = False
@@ -229,14 +230,18 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.timezone.utc)
 
 
-def _validate_path(cert: x509.Certificate, intermediates: tuple[x509.Certificate, ...], at: dt.datetime, config: Config) -> tuple[bool, x509.Certificate | None, list[Problem]]:
-    """Return (trusted, issuer certificate, problems) from :func:`signing.trust.validate_path`."""
-    validation = validate_path(cert, intermediates=intermediates, at=at, settings=config)
-    return validation.trusted, validation.issuer, list(validation.problems)
+def _combine_revocation(statuses: tuple[RevocationStatus, ...]) -> tuple[bool | None, bool]:
+    """Return (revoked, accepted) for the signer's certificate and the CAs above it.
 
-
-def _check_revocation(cert: x509.Certificate, issuer: x509.Certificate, at: dt.datetime, config: Config) -> RevocationStatus:
-    return check_revocation(cert, issuer, at=at, settings=config)
+    A revoked CA certificate revokes the signer's too. ``revoked`` is
+    ``None`` when any status is unknown or was not checked.
+    """
+    if any(status.revoked for status in statuses):
+        return True, False
+    accepted = all(status.acceptable for status in statuses)
+    if all(status.status is CertStatus.GOOD for status in statuses):
+        return False, accepted
+    return None, accepted
 
 
 def sign_document(

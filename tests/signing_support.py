@@ -76,17 +76,15 @@ def signer_for(identity):
 
 
 def pki_config(pki, *, crl: Path | None = None, signatories: list[dict] | None = None, policy: str = "hard-fail") -> Config:
-    """Configuration trusting ``pki``'s root CA and checking revocation with its CRL file."""
+    """Configuration trusting ``pki``'s root CA and checking revocation with its CRL files."""
     signing: dict = {"xades": True}
     if signatories is not None:
         signing["signatories"] = signatories
-    return Config(
-        {
-            "trust": {"anchors": [str(pki.root_ca_path)]},
-            "revocation": {"methods": ["crl"], "crl_files": [str(crl or pki.crl_path)], "policy": policy},
-            "signing": signing,
-        }
-    )
+    data = pki.config_data(policy=policy)
+    if crl is not None:
+        data["revocation"]["crl_files"] = [str(crl), str(pki.root_crl_path)]
+    data["signing"] = signing
+    return Config(data)
 
 
 def nca_config(nca_dir: Path) -> Config:

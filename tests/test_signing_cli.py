@@ -21,7 +21,7 @@ anchors = ["{test_pki.root_ca_path}"]
 
 [revocation]
 methods = ["crl"]
-crl_files = ["{test_pki.crl_path}"]
+crl_files = ["{test_pki.crl_path}", "{test_pki.root_crl_path}"]
 
 [signing]
 password_env = "{PASSWORD_VARIABLE}"
@@ -65,7 +65,7 @@ def test_verify_with_trust_and_crl_options(signed_file, test_pki, tmp_path, caps
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("EDMS_ADAPTER_CONFIG", raising=False)
     (tmp_path / "edms-adapter.toml").unlink()
-    args = ["--lang", "en", "verify", str(signed_file), "--trust", str(test_pki.root_ca_path), "--crl", str(test_pki.crl_path)]
+    args = ["--lang", "en", "verify", str(signed_file), "--trust", str(test_pki.root_ca_path), "--crl", str(test_pki.crl_path), "--crl", str(test_pki.root_crl_path)]
     assert main(args) == 0, capsys.readouterr().out
     assert main(["--lang", "en", "verify", str(signed_file)]) == 1
     assert "no trust anchors" in capsys.readouterr().out

@@ -108,20 +108,20 @@ def _sign(ctx_obj, file: str, key: str | None, output: str | None, xades: bool |
     click.echo(translate(N_("Signed: {path}"), None, path=str(target)))
 
 
-def _with_overrides(config, trust_dir: str | None, crl_file: str | None):
-    """Return ``config`` with the trust anchors and CRL given on the command line."""
+def _with_overrides(config, trust_dir: str | None, crl_files: tuple[str, ...]):
+    """Return ``config`` with the trust anchors and CRL files given on the command line."""
     from adapter.config import Config
 
-    if trust_dir is None and crl_file is None:
+    if trust_dir is None and not crl_files:
         return config
     data = {name: dict(value) if isinstance(value, dict) else value for name, value in dict(config.data).items()}
     if trust_dir is not None:
         trust = dict(data.get("trust", {}))
         trust["anchors"] = [str(Path(trust_dir).resolve())]
         data["trust"] = trust
-    if crl_file is not None:
+    if crl_files:
         revocation = dict(data.get("revocation", {}))
-        revocation["crl_files"] = [str(Path(crl_file).resolve())]
+        revocation["crl_files"] = [str(Path(path).resolve()) for path in crl_files]
         data["revocation"] = revocation
     return Config(data, path=config.path)
 
@@ -224,14 +224,14 @@ def register(group: click.Group) -> None:
     @group.command("verify", help=N_("Verify the signature of the XML document FILE: integrity, trust, revocation and who may sign. Exit code 0 only when all pass."), short_help=N_("Verify a signed XML document."))
     @click.argument("file", type=click.Path(dir_okay=False, exists=True))
     @click.option("--trust", "trust_dir", type=click.Path(exists=True), default=None, help=N_("Folder or file with the trusted CA certificates (default: the configuration)."))
-    @click.option("--crl", "crl_file", type=click.Path(dir_okay=False, exists=True), default=None, help=N_("CRL file (DER or PEM) to check revocation with."))
+    @click.option("--crl", "crl_files", type=click.Path(dir_okay=False, exists=True), multiple=True, help=N_("CRL file (DER or PEM) to check revocation with; repeat it for the CRL of each CA."))
     @click.option("--at", "at", metavar="TIME", default=None, help=N_("Check the certificate as of TIME (ISO 8601 with time zone, or 'now'); default: the signed signing time."))
     @click.option("--sender-bin", metavar="BIN", default=None, help=N_("BIN the document must come from."))
     @pass_context
-    def verify_command(ctx_obj, file, trust_dir, crl_file, at, sender_bin):
+    def verify_command(ctx_obj, file, trust_dir, crl_files, at, sender_bin):
         from signing.verify import verify_document
 
-        config = _with_overrides(ctx_obj.config, trust_dir, crl_file)
+        config = _with_overrides(ctx_obj.config, trust_dir, crl_files)
         result = verify_document(_read_input(file), settings=config, at=_parse_time(at), expected_sender_bin=sender_bin)
         _print_result(result)
         if not result.ok:
