@@ -38,6 +38,7 @@ __all__ = [
     "KeyUsageBit",
     "certificate_label",
     "describe_certificate",
+    "gost_algorithm_oid",
     "is_gost_oid",
     "load_certificates",
     "readable_name",
@@ -260,6 +261,18 @@ def readable_name(name: x509.Name) -> str:
         value = attribute.value if isinstance(attribute.value, str) else attribute.value.hex()
         parts.append(f"{label}={value}")
     return ", ".join(parts)
+
+
+def gost_algorithm_oid(cert: x509.Certificate) -> str | None:
+    """Return the GOST OID of the certificate's signature or public key, or ``None`` when neither is GOST."""
+    signature_oid = cert.signature_algorithm_oid.dotted_string
+    if is_gost_oid(signature_oid):
+        return signature_oid
+    try:
+        key_oid = cert.public_key_algorithm_oid.dotted_string
+    except ValueError:
+        return None
+    return key_oid if is_gost_oid(key_oid) else None
 
 
 def certificate_label(cert: x509.Certificate) -> str:

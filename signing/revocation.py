@@ -49,7 +49,7 @@ from adapter.config import Config
 from adapter.errors import ConfigError, Problem
 from adapter.i18n import N_
 
-from .certificates import certificate_label, describe_certificate, readable_name
+from .certificates import certificate_label, describe_certificate, gost_algorithm_oid, readable_name
 from .trust import require_aware
 
 __all__ = [
@@ -366,6 +366,14 @@ def check_revocation(
         return RevocationStatus(CertStatus.NOT_CHECKED, policy, moment)
 
     check = _Check(cert, issuer, moment, settings, policy, cache or _default_cache(settings), session)
+    gost_oid = gost_algorithm_oid(cert) or gost_algorithm_oid(issuer)
+    if gost_oid is not None:
+        problem = Problem(
+            "gost-unsupported",
+            N_("certificate {certificate} or its issuer uses the GOST algorithm {algorithm}, which this build cannot verify, so its revocation status is not checked"),
+            params={"certificate": check.label, "algorithm": gost_oid},
+        )
+        return RevocationStatus(CertStatus.UNKNOWN, policy, moment, problems=(problem,))
     try:
         cert.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):

@@ -40,7 +40,7 @@ from adapter.config import Config
 from adapter.errors import ConfigError, InputError, Problem
 from adapter.i18n import N_
 
-from .certificates import certificate_label, load_certificates
+from .certificates import certificate_label, gost_algorithm_oid, load_certificates
 
 __all__ = [
     "PathValidation",
@@ -167,6 +167,7 @@ def validate_path(
     :func:`signing.revocation.check_revocation`).
     """
     moment = require_aware(at)
+    intermediates = tuple(intermediates)
     if isinstance(settings, Config):
         settings = TrustSettings.from_config(settings)
     settings = settings or TrustSettings()
@@ -178,6 +179,15 @@ def validate_path(
             N_("no trust anchors are configured, so certificate {certificate} cannot be trusted; set [trust] anchors to the CA certificate files or folders"),
             field="trust.anchors",
             params={"certificate": label},
+        )
+        return PathValidation(cert, False, moment, (cert,), (problem,))
+
+    gost_oid = next((oid for oid in map(gost_algorithm_oid, (cert, *intermediates)) if oid), None)
+    if gost_oid is not None:
+        problem = Problem(
+            "gost-unsupported",
+            N_("the certification path of certificate {certificate} uses the GOST algorithm {algorithm}, which this build cannot verify; use an RSA or EC key"),
+            params={"certificate": label, "algorithm": gost_oid},
         )
         return PathValidation(cert, False, moment, (cert,), (problem,))
 

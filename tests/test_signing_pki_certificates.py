@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
 from adapter.errors import InputError
+from pki_support import with_algorithms
 from signing.certificates import (
     HolderRole,
     KeyAlgorithm,
@@ -26,17 +26,6 @@ def _nca_certificate(nca_dir, name: str) -> x509.Certificate:
     _key, certificate, _extra = pkcs12.load_key_and_certificates((nca_dir / name).read_bytes(), NCA_PASSWORD)
     assert certificate is not None
     return certificate
-
-
-def _with_algorithms(cert: x509.Certificate, key_oid: str, signature_oid: str) -> x509.Certificate:
-    """Return a copy of ``cert`` re-encoded with other key and signature algorithm OIDs (signature no longer valid)."""
-    parsed = asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
-    tbs = parsed["tbs_certificate"]
-    spki = tbs["subject_public_key_info"]
-    spki["algorithm"] = {"algorithm": key_oid}
-    tbs["signature"] = {"algorithm": signature_oid}
-    parsed["signature_algorithm"] = {"algorithm": signature_oid}
-    return x509.load_der_x509_certificate(parsed.dump(force=True))
 
 
 def test_nca_signing_certificate_holder(nca_dir):
@@ -128,7 +117,7 @@ def test_nca_ca_certificate(nca_dir):
     ],
 )
 def test_gost_certificate_is_described(nca_dir, key_oid, signature_oid, algorithm, size):
-    gost = _with_algorithms(_nca_certificate(nca_dir, "individual_sign_rsa_valid.p12"), key_oid, signature_oid)
+    gost = with_algorithms(_nca_certificate(nca_dir, "individual_sign_rsa_valid.p12"), key_oid, signature_oid)
     with pytest.raises((UnsupportedAlgorithm, ValueError)):
         gost.public_key()
     info = describe_certificate(gost)
@@ -141,7 +130,7 @@ def test_gost_certificate_is_described(nca_dir, key_oid, signature_oid, algorith
 
 
 def test_unknown_key_algorithm(nca_dir):
-    odd = _with_algorithms(_nca_certificate(nca_dir, "individual_sign_rsa_valid.p12"), "1.3.6.1.4.1.99999.1", "1.2.840.113549.1.1.11")
+    odd = with_algorithms(_nca_certificate(nca_dir, "individual_sign_rsa_valid.p12"), "1.3.6.1.4.1.99999.1", "1.2.840.113549.1.1.11")
     info = describe_certificate(odd)
     assert info.key_algorithm is KeyAlgorithm.UNKNOWN
     assert not info.is_gost

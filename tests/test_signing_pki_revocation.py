@@ -13,6 +13,7 @@ from cryptography.x509 import ocsp
 
 from adapter.config import Config
 from adapter.errors import ConfigError
+from pki_support import with_algorithms
 from signing.revocation import (
     CertStatus,
     RevocationCache,
@@ -476,3 +477,12 @@ def test_chain_revocation_nca_anchor(nca_dir):
     settings = RevocationSettings(crl_files=(str(nca_dir / "nca_rsa_test.crl"),))
     statuses = check_chain_revocation((cert, _nca_ca(nca_dir)), at=dt.datetime(2021, 6, 1, tzinfo=UTC), settings=settings)
     assert [status.status for status in statuses] == [CertStatus.GOOD]
+
+
+def test_gost_certificate_not_checked(test_pki):
+    gost = with_algorithms(test_pki.revoked.certificate, "1.2.398.3.10.1.1.2.2", "1.2.398.3.10.1.1.2.3.2")
+    settings = RevocationSettings(crl_files=(str(test_pki.crl_path),))
+    status = check_revocation(gost, test_pki.issuing_ca, at=test_pki.now, settings=settings)
+    assert status.status is CertStatus.UNKNOWN
+    assert _codes(status) == ["gost-unsupported"]
+    assert not status.acceptable

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from adapter.config import Config
 from adapter.errors import ConfigError, InputError
 from adapter.i18n import use_language
+from pki_support import with_algorithms
 from signing.trust import TrustSettings, validate_path
 
 UTC = dt.timezone.utc
@@ -178,3 +179,11 @@ def test_nca_certificate_untrusted_by_test_pki(nca_dir, test_pki):
     _key, cert, _chain = pkcs12.load_key_and_certificates((nca_dir / "individual_sign_rsa_valid.p12").read_bytes(), b"Qwerty12")
     result = validate_path(cert, at=dt.datetime(2021, 6, 1, tzinfo=UTC), settings=_settings(test_pki))
     assert not result.trusted
+
+
+def test_gost_certificate_not_verifiable(test_pki):
+    gost = with_algorithms(test_pki.head.certificate, "1.2.398.3.10.1.1.2.2", "1.2.398.3.10.1.1.2.3.2")
+    result = validate_path(gost, at=test_pki.now, settings=_settings(test_pki))
+    assert not result.trusted
+    assert [problem.code for problem in result.problems] == ["gost-unsupported"]
+    assert "1.2.398.3.10.1.1.2.3.2" in result.problems[0].localized()
