@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,13 @@ from ..store.tracking import DecisionOutcome, DocumentState, DocumentStatus, Fac
 __all__ = ["format_decisions", "format_status", "format_timeline", "register"]
 
 EXIT_FAILED = 1
+
+_RECEIPT_KINDS = {
+    "delivered": N_("delivered"),
+    "registered": N_("registered"),
+    "refused": N_("registration refused"),
+    "decision": N_("decision on facts"),
+}
 
 
 def _client(ctx_obj: Any, *, key: str | None = None, password_env: str | None = None, password_file: str | None = None) -> Any:
@@ -74,13 +82,26 @@ def format_timeline(transitions: Sequence[Transition]) -> list[str]:
 
 
 def format_decisions(decisions: Sequence[FactDecisionRecord]) -> list[str]:
-    """Return one line per fact decision; a rejection shows its justification."""
+    """Return the decisions: runs of confirmed facts as ranges, each rejection with its justification."""
     lines = []
+    run: list[int] = []
+
+    def close_run() -> None:
+        if run:
+            facts = str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
+            lines.append(translate(N_("facts {facts}: confirmed"), facts=facts))
+            run.clear()
+
     for item in decisions:
-        if item.decision == "rejected":
-            lines.append(translate(N_("fact {fact}: rejected: {justification}"), fact=item.fact, justification=item.justification or "-"))
+        if item.decision == "confirmed" and (not run or run[-1] == item.fact - 1):
+            run.append(item.fact)
+            continue
+        close_run()
+        if item.decision == "confirmed":
+            run.append(item.fact)
         else:
-            lines.append(translate(N_("fact {fact}: confirmed"), fact=item.fact))
+            lines.append(translate(N_("fact {fact}: rejected: {justification}"), fact=item.fact, justification=item.justification or "-"))
+    close_run()
     return lines
 
 
@@ -204,7 +225,7 @@ def receipts_pull_command(obj: Any) -> None:
     with _client(obj) as client:
         result = client.pull_receipts()
     for record in result.accepted:
-        click.echo(translate(N_("receipt {receipt}: {kind} for message {message_id}"), receipt=record.gateway_message_id, kind=record.kind or "-", message_id=record.referenced_message_id or "-"))
+        click.echo(translate(N_("receipt {receipt}: {kind} for message {message_id}"), receipt=record.gateway_message_id, kind=_(_RECEIPT_KINDS.get(record.kind or "", "-")), message_id=record.referenced_message_id or "-"))
     for record in result.unmatched:
         click.echo(translate(N_("receipt {receipt} refers to message {message_id}, which this sender has no record of; it is kept for review"), receipt=record.gateway_message_id, message_id=record.referenced_message_id or "-"), err=True)
     for rejected in result.rejected:
@@ -267,6 +288,10 @@ def roster_due_command(obj: Any) -> None:
 def demo_command(obj: Any, data_dir: str | None) -> None:
     from ..exchange.demo import run_demo
 
+    if not obj.verbose:
+        # The demo prints its own steps; the per-exchange INFO lines would bury them.
+        for name in ("adapter", "signing"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     result = run_demo(Path(data_dir) if data_dir else None, report=click.echo)
     click.echo("")
     for line in format_status(result.status):
