@@ -1,4 +1,4 @@
-"""Certificates of Kazakhstan's PKI: who holds them and what they may be used for.
+"""Certificates of Kazakhstan's PKI: their holders, organisations, roles and allowed uses.
 
 NCA RK certificates name the holder in the subject (``CN`` = surname and first
 name, ``SURNAME``, ``GIVENNAME`` = patronymic, ``SERIALNUMBER=IIN<12 digits>``),
@@ -156,7 +156,7 @@ _KEY_USAGE_ATTRIBUTES = {
 
 @dataclass(frozen=True, slots=True)
 class CertificateInfo:
-    """What a certificate says about its holder and its allowed uses.
+    """Holder, organisation, roles and allowed uses read from one certificate.
 
     Names are as written in the certificate (NCA writes them in capitals).
     ``iin`` and ``bin`` are the digits after the ``IIN``/``BIN`` prefixes,
@@ -245,7 +245,7 @@ class CertificateInfo:
         return usage is not None and {KeyUsageBit.DIGITAL_SIGNATURE, KeyUsageBit.NON_REPUDIATION} <= usage
 
     def is_valid_at(self, moment: dt.datetime) -> bool:
-        """Whether ``moment`` (timezone-aware) lies inside the validity period."""
+        """Return whether ``moment`` (timezone-aware) lies inside the validity period."""
         return self.not_before <= moment <= self.not_after
 
 
@@ -328,7 +328,7 @@ def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
 
     A folder is read in name order, taking the files ending in
     :data:`CERTIFICATE_SUFFIXES`. Raises :class:`~adapter.errors.InputError`
-    naming the file when it is missing or holds no certificate.
+    naming the file when it is missing or contains no certificate.
     """
     source = Path(path)
     if source.is_dir():
