@@ -108,7 +108,6 @@ INPUT_KEYS: Mapping[str, Mapping[str, bool]] = {
     "employees": {"full_name": True, "work_email": True, "mobile_phone": True},
     "signatory": {"position": True, "full_name": True, "iin": True, "role": True},
 }
-_ARRAY_TABLES = frozenset({"facts", "evidence", "employees"})
 _NOTIFICATION_TABLES = ("document", "sender", "recipient", "violation", "facts", "evidence", "signatory")
 _ROSTER_TABLES = ("document", "sender", "recipient", "employees", "signatory")
 
@@ -222,39 +221,23 @@ def _closest(name: str, known: Sequence[str]) -> str | None:
     return containing[0] if len(containing) == 1 else None
 
 
-def _unknown_key(field: str, name: str, known: Sequence[str], table: str) -> InputError:
+_UNKNOWN_NAME_MESSAGES = {
+    # (top-level table, with a suggestion) -> message
+    (False, True): N_("unknown key {field}: did you mean {suggestion}? The keys of {table} are: {valid}"),
+    (False, False): N_("unknown key {field}: the keys of {table} are: {valid}"),
+    (True, True): N_("unknown table {field}: did you mean {suggestion}? The tables are: {valid}"),
+    (True, False): N_("unknown table {field}: use the tables {valid}"),
+}
+
+
+def _unknown_key(field: str, name: str, known: Sequence[str], table: str | None) -> InputError:
+    """Return the error for key ``name`` of ``table`` (``None`` for a top-level table), suggesting the closest known name."""
     guess = _closest(name, known)
-    if guess:
-        return InputError(
-            N_("unknown key {field}: did you mean {suggestion}? The keys of {table} are: {valid}"),
-            field=field,
-            suggestion=guess,
-            table=table,
-            valid=", ".join(known),
-            code="unknown-key",
-        )
     return InputError(
-        N_("unknown key {field}: the keys of {table} are: {valid}"),
+        _UNKNOWN_NAME_MESSAGES[table is None, guess is not None],
         field=field,
+        suggestion=guess,
         table=table,
-        valid=", ".join(known),
-        code="unknown-key",
-    )
-
-
-def _unknown_table(name: str, known: Sequence[str]) -> InputError:
-    guess = _closest(name, known)
-    if guess:
-        return InputError(
-            N_("unknown table {field}: did you mean {suggestion}? The tables are: {valid}"),
-            field=name,
-            suggestion=guess,
-            valid=", ".join(known),
-            code="unknown-key",
-        )
-    return InputError(
-        N_("unknown table {field}: use the tables {valid}"),
-        field=name,
         valid=", ".join(known),
         code="unknown-key",
     )
@@ -303,7 +286,7 @@ def _document_kind(data: Mapping[str, Any], problems: _Problems) -> str | None:
     known = list(dict.fromkeys(_NOTIFICATION_TABLES + _ROSTER_TABLES))
     for key in data:
         if key not in INPUT_KEYS:
-            problems.error(_unknown_table(str(key), known))
+            problems.error(_unknown_key(str(key), str(key), known, None))
     has_notification = any(key in data for key in ("violation", "facts", "evidence"))
     has_roster = "employees" in data
     if has_notification and has_roster:
@@ -783,7 +766,7 @@ def _columns(file_name: str, row_number: int, cells: list[str | None], problems:
 
 
 def _csv_rows(path: Path, problems: _Problems) -> Iterator[tuple[int, list[str | None]]]:
-    """Yield (line number, cells) of a UTF-8 CSV file, the separator chosen from the header line."""
+    """Yield (line number, cells) of a UTF-8 CSV file, the separator chosen from the first non-blank line."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:

@@ -324,8 +324,7 @@ def normalize_url(value: object, *, field: str = "facts.url") -> str:
 
 def url_host(url: str) -> str:
     """Return the host of a normalised URL: A-label domain or IP address without brackets."""
-    host = urlsplit(url).hostname or ""
-    return host
+    return urlsplit(url).hostname or ""
 
 
 def normalize_mac(value: object, *, field: str = "facts.mac") -> str:
@@ -365,28 +364,22 @@ def normalize_imei(value: object, *, field: str = "facts.imei") -> str:
     """
     text = _text(value, field)
     digits = re.sub(r"[\s\-/]", "", text)
-    if not digits.isascii() or not digits.isdigit():
-        raise InputError(
-            N_("invalid IMEI \"{value}\" in {field}: an IMEI has 15 digits; copy all 15 digits as the device shows them (dial *#06#)"),
-            field=field,
-            value=text,
-            code="invalid-imei",
-        )
-    if len(digits) == 14:
+    all_digits = digits.isascii() and digits.isdigit()
+    if all_digits and len(digits) == 14:
         raise InputError(
             N_("IMEI \"{value}\" in {field} has 14 digits, without the check digit: write all 15 digits as the device shows them (dial *#06#)"),
             field=field,
             value=text,
             code="invalid-imei",
         )
-    if len(digits) == 16:
+    if all_digits and len(digits) == 16:
         raise InputError(
             N_("{field} \"{value}\" has 16 digits, which is an IMEISV: write the 15-digit IMEI that the device shows (dial *#06#)"),
             field=field,
             value=text,
             code="invalid-imei",
         )
-    if len(digits) != 15:
+    if not all_digits or len(digits) != 15:
         raise InputError(
             N_("invalid IMEI \"{value}\" in {field}: an IMEI has 15 digits; copy all 15 digits as the device shows them (dial *#06#)"),
             field=field,
@@ -957,11 +950,12 @@ def _numbering_error(number: int, expected: int, field: str) -> InputError:
 def validate_notification(notification: Notification, *, config: Config | None = None) -> tuple[Problem, ...]:
     """Return every problem of a notification built in code.
 
-    Checks the header (number, edition in force on the date, language,
-    names, BINs), the violation item, every fact (each field valid and in
-    canonical form, at least one of IP address, domain and URL, URL host
-    versus domain and IP address, repeated facts, numbering), the evidence
-    list and the signatory (IIN, role head or deputy). ``config`` gives
+    The header needs a number, an edition in force on the date, a language,
+    names and valid BINs. Each fact needs valid fields in canonical form and
+    at least one of IP address, domain and URL. Its URL host must agree with
+    its domain and IP address, and it must not repeat an earlier fact. The
+    violation item, the evidence list and the signatory (IIN, role head or
+    deputy) are checked too. ``config`` gives
     ``documents.first_edition_start`` and the violation type list.
     """
     first_edition_start, types = _settings(config)
