@@ -216,3 +216,43 @@ def test_request_and_response_match_schema(server, sender, receiver):
     response_body = bodies[-1].find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
     schema.validate(request_body)
     schema.validate(response_body)
+
+
+def test_async_messages_match_schema(server, sender):
+    xmlschema = pytest.importorskip("xmlschema")
+    from schemas import schema_path
+
+    schema = xmlschema.XMLSchema(str(schema_path("gateway/AsyncChannel.xsd")))
+    responses = []
+    hooks = EnvelopeHooks(on_ingress=lambda envelope, operation: responses.append(envelope))
+    client = GatewayClient(gateway_settings(server.url), signer=sender.signer, plugins=[hooks])
+    requests_sent = []
+    original = client._transport.post
+
+    def capture(address, message, headers):
+        requests_sent.append(message)
+        return original(address, message, headers)
+
+    client._transport.post = capture
+    sent = client.send_async_message(_card(), properties={"k": "v"})
+    client.get_messages(amount=5)
+    client.send_delivery_notification(sent.message_id, accepted=False)
+    client.get_message_status(sent.message_id)
+    body_tag = "{http://schemas.xmlsoap.org/soap/envelope/}Body"
+    for message in requests_sent:
+        schema.validate(etree.fromstring(message).find(body_tag)[0])
+    for envelope in responses:
+        schema.validate(envelope.find(body_tag)[0])
+    assert len(requests_sent) == 4
+    assert len(responses) == 4
+
+
+def test_unsigned_response_rejected_when_trusted(handler, sender, receiver):
+    from adapter.errors import VerificationError
+
+    app = SoapApplication(handler, ServiceSettings(), trust=[sender.certificate])
+    with ServerThread(app) as unsigned_server:
+        client = GatewayClient(gateway_settings(unsigned_server.url), signer=sender.signer, trust=[receiver.certificate])
+        with pytest.raises(VerificationError):
+            client.send_message(_card())
+    assert len(handler.requests) == 1
