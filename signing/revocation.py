@@ -392,7 +392,7 @@ def check_revocation(
             try:
                 status = attempt()
             except _Undetermined as undetermined:
-                logger.info("revocation source undetermined for %s: %s", check.label, undetermined.problem.code)
+                logger.debug("no revocation status for %s from this source: %s", check.label, undetermined.problem.code)
                 problems.append(undetermined.problem)
                 continue
             return status
@@ -630,6 +630,7 @@ def _signature_valid(public_key: object, signature: bytes, data: bytes, hash_alg
 
 
 def _crl_attempts(check: _Check) -> Iterator[Callable[[], RevocationStatus]]:
+    # NOTE: delta CRLs (the freshest CRL extension) are not read; configure NCA's full CRLs.
     for path in check.settings.crl_files:
         yield lambda path=path: _check_crl(check, _read_crl_file(check, path), path)
     urls = list(check.settings.crl_urls)
