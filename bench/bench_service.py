@@ -1,16 +1,18 @@
 """Benchmark the receiving SOAP service against the no-op endpoint on the same server stack.
 
-Starts a test PKI with an OCSP responder and the authorised body's receiving
-service (``adapter.exchange.receiver.create_wsgi_app``, when present) on
-127.0.0.1, prepares ``--documents`` distinct signed notifications of
-``--facts`` facts each (built, XML-DSig signed by the test PKI's head and
-wrapped in the EDMS card before timing starts), then sends them from
-``--senders`` threads, each with its own zeep client that signs every
-request with WS-Security. The same run repeats the sends against the no-op
-endpoint (``adapter.service.soap.noop_application``: same waitress server,
-same parsing and WS-Security check with the receiver's trust callback,
-answers SCSS001 and does nothing else). Prints a Markdown table for
-docs/benchmarks.md.
+Starts a test PKI with an OCSP responder on 127.0.0.1 and builds the
+authorised body's receiving service with
+``adapter.exchange.receiver.create_wsgi_app``. Before timing starts, it
+prepares ``--documents`` distinct notifications of ``--facts`` facts each,
+XML-DSig signed by the test PKI's head and wrapped in the EDMS card. It then
+sends them from ``--senders`` threads, each with its own zeep client that
+signs every request with WS-Security.
+
+The same run sends the same cards to the no-op endpoint
+(``adapter.service.soap.noop_application``). That endpoint runs on the same
+waitress server with the same parsing and the same WS-Security check (the
+receiver's trust callback), and returns SCSS001 without doing anything else.
+The script prints a Markdown table for docs/benchmarks.md.
 
     python bench/bench_service.py --documents 200 --facts 100 --senders 4
 """

@@ -33,7 +33,7 @@ CARD_NS = "urn:test:card"
 
 
 class RecordingHandler(BaseChannelHandler):
-    """Keeps what it received; answers SendMessage with a receipt and serves an in-memory queue."""
+    """Handler that records each request, returns a receipt for SendMessage and serves an in-memory queue."""
 
     def __init__(self) -> None:
         self.requests = []
@@ -112,7 +112,8 @@ def test_send_message_signed_and_verified(server, handler, sender, receiver):
     assert request.sender_id == "KZ-TEST-SENDER"
     assert request.properties == (("docKind", "notification"),)
     assert "Құжат".encode() in payload
-    assert card.getparent() is None and card[0].text == "Құжат"
+    assert card.getparent() is None
+    assert card[0].text == "Құжат"
 
 
 def test_password_sent_from_environment(server, handler, sender, monkeypatch):

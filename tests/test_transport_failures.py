@@ -40,7 +40,7 @@ def _card() -> etree._Element:
 
 
 class ScriptedHandler(NoopChannelHandler):
-    """Raises the scripted errors in turn, then answers SCSS001; records every message id it saw."""
+    """Handler that raises the scripted errors in turn, then returns SCSS001, and records every message id."""
 
     def __init__(self, *errors: Exception, delay: float = 0.0) -> None:
         self.errors = list(errors)
