@@ -243,15 +243,15 @@ def _unknown_key(field: str, name: str, known: Sequence[str], table: str | None)
     )
 
 
-def _table(data: Mapping[str, Any], name: str, problems: _Problems) -> Mapping[str, Any]:
-    """Return table ``name`` of ``data`` after reporting its unknown keys; ``{}`` when missing or not a table."""
+def _table(data: Mapping[str, Any], name: str, problems: _Problems) -> Mapping[str, Any] | None:
+    """Return table ``name`` of ``data`` after reporting its unknown keys; ``None`` (reported) when missing or not a table."""
     value = data.get(name)
     if value is None:
         problems.error(InputError(N_("table [{field}] is missing: add it to the input file"), field=name, code="missing"))
-        return {}
+        return None
     if not isinstance(value, Mapping):
         problems.error(InputError(N_("{field} must be a table such as [{field}]"), field=name, code="wrong-type"))
-        return {}
+        return None
     _report_unknown_keys(value, name, f"[{name}]", problems)
     return value
 
@@ -347,7 +347,7 @@ def _header(data: Mapping[str, Any], problems: _Problems, first_edition_start: d
     recipient = _table(data, "recipient", problems)
 
     number = day = language = edition = None
-    if document:
+    if document is not None:
         number = _run(problems, require_text, document.get("number"), "document.number")
         day = _run(problems, _parse_date, document.get("date"))
         language = _run(problems, normalize_language, document.get("language"))
@@ -362,8 +362,8 @@ def _header(data: Mapping[str, Any], problems: _Problems, first_edition_start: d
     return DocumentHeader(number, day, language, edition, sender_org, recipient_org)
 
 
-def _organisation(table: Mapping[str, Any], name: str, problems: _Problems, *, bin_required: bool) -> Organisation | None:
-    if not table:
+def _organisation(table: Mapping[str, Any] | None, name: str, problems: _Problems, *, bin_required: bool) -> Organisation | None:
+    if table is None:
         return None
     name_kk = _run(problems, require_text, table.get("name_kk"), f"{name}.name_kk")
     name_ru = _run(problems, require_text, table.get("name_ru"), f"{name}.name_ru")
@@ -380,7 +380,7 @@ def _organisation(table: Mapping[str, Any], name: str, problems: _Problems, *, b
 
 def _signatory(data: Mapping[str, Any], problems: _Problems, roles: Any) -> Signatory | None:
     table = _table(data, "signatory", problems)
-    if not table:
+    if table is None:
         return None
     position = _run(problems, require_text, table.get("position"), "signatory.position")
     full_name = _run(problems, require_text, table.get("full_name"), "signatory.full_name")
@@ -429,6 +429,7 @@ def load_input(
         facts_path = None if facts_file is None else Path(facts_file)
         document = _notification(data, source, facts_path, header, types, problems)
     problems.raise_if_any(source)
+    # Every path that leaves the document unbuilt has reported a problem.
     assert document is not None
     logger.debug("loaded %s %s from %s", type(document).__name__, document.header.number, source)
     return document
@@ -444,14 +445,14 @@ def _notification(
 ) -> Notification | None:
     violation_table = _table(data, "violation", problems)
     violation = None
-    if violation_table:
+    if violation_table is not None:
         code = _run(problems, normalize_violation_type, violation_table.get("type"), types=types)
         description = _optional_text(violation_table, "description", "violation.description", problems)
-        legal_norm = violation_table.get("legal_norm")
-        for error in check_violation(code, description, legal_norm):
+        legal_norm = _run(problems, require_text, violation_table.get("legal_norm"), "violation.legal_norm")
+        for error in check_violation(code, description):
             problems.error(error)
-        if code is not None and isinstance(legal_norm, str) and legal_norm.strip():
-            violation = Violation(code, legal_norm.strip(), description)
+        if code is not None and legal_norm is not None:
+            violation = Violation(code, legal_norm, description)
 
     raw_facts = _array(data, "facts", problems, FACT_LOCATION, "fact")
     if facts_path is not None:

@@ -846,25 +846,20 @@ def _check_signatory(collector: _Collector, document: Notification | Roster, rol
     collector.run(normalize_role, str(signatory.role), roles=roles)
 
 
-def check_violation(code: str | None, description: str | None, legal_norm: str | None) -> list[InputError]:
-    """Return the errors of the violation item beyond its type: the legal norm, and the description that ``other`` needs.
+def check_violation(code: str | None, description: str | None) -> list[InputError]:
+    """Return an error when the violation type ``other`` lacks its description.
 
     ``code`` is the normalised type code, or ``None`` when the type itself was invalid.
     """
-    errors: list[InputError] = []
-    try:
-        require_text(legal_norm, "violation.legal_norm")
-    except InputError as exc:
-        errors.append(exc)
     if code == codelists.OTHER and not (description or "").strip():
-        errors.append(
+        return [
             InputError(
                 N_("violation type other needs a description: name the type of violation in violation.description"),
                 field="violation.description",
                 code="missing",
             )
-        )
-    return errors
+        ]
+    return []
 
 
 def check_evidence(evidence: Iterable[Evidence], fact_count: int, *, require_any: bool = True) -> list[tuple[int, InputError]]:
@@ -963,7 +958,8 @@ def validate_notification(notification: Notification, *, config: Config | None =
     _check_header(collector, notification, first_edition_start)
     violation = notification.violation
     collector.canonical(normalize_violation_type, violation.type, "violation.type", types=types)
-    for error in check_violation(violation.type, violation.description, violation.legal_norm):
+    collector.run(require_text, violation.legal_norm, "violation.legal_norm")
+    for error in check_violation(violation.type, violation.description):
         collector.add(error)
     if not notification.facts:
         collector.add(InputError(

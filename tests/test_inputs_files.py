@@ -448,3 +448,24 @@ def test_examples_use_test_pki_identities():
     for signatory, person in ((notification.signatory, testpki.HEAD), (roster.signatory, testpki.DEPUTY)):
         assert signatory.iin == person.iin
         assert signatory.full_name.casefold().split() == [person.surname.casefold(), person.first_name.casefold(), person.patronymic.casefold()]
+
+
+EMPTY_TABLE_CASES = [
+    ("recipient", ["missing", "missing"]),
+    ("signatory", ["missing", "missing", "missing", "missing"]),
+    ("violation", ["missing", "missing"]),
+    ("document", ["missing", "missing", "missing"]),
+]
+
+
+@pytest.mark.parametrize(("table", "expected"), EMPTY_TABLE_CASES)
+def test_empty_table_reports_its_keys(folder, notification_data, table, expected):
+    notification_data[table] = {}
+    assert codes(load_problems(write_json(folder, notification_data))) == expected
+
+
+def test_legal_norm_of_wrong_type(folder, notification_data):
+    notification_data["violation"]["legal_norm"] = ["41-1"]
+    error = load_problems(write_json(folder, notification_data))
+    assert codes(error) == ["wrong-type"]
+    assert error.problems[0].field == "violation.legal_norm"
