@@ -27,6 +27,7 @@ request came to.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -50,7 +51,7 @@ from ..errors import (
     VerificationError,
 )
 from ..i18n import N_, current_language, normalize_language, translate
-from ..transport.faults import ServiceErrorCode, error_info_element, fault_envelope
+from ..transport.faults import ServiceErrorCode, fault_envelope
 from ..transport.messages import (
     AsyncSendResult,
     Caller,
@@ -557,7 +558,7 @@ class SoapApplication:
         exchange.message_id, exchange.session_id = info.message_id, info.session_id
         if info.message_id is None:
             # The gateway assigns the id of a message sent without one.
-            info = _with_message_id(info, str(uuid.uuid4()))
+            info = dataclasses.replace(info, message_id=str(uuid.uuid4()))
             exchange.message_id = info.message_id
         result = self.handler.send_async_message(info, _payload(child(request, "messageData")), caller)
         envelope, response = _response_envelope("sendMessageResponse", "types", ASYNC_TYPES_NS)
@@ -659,12 +660,6 @@ def _classify(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, TransientTransportError):
         return ServiceErrorCode.SERVICE_UNAVAILABLE.value, True
     return ServiceErrorCode.INTERNAL_ERROR.value, True
-
-
-def _with_message_id(info: MessageInfo, message_id: str) -> MessageInfo:
-    import dataclasses
-
-    return dataclasses.replace(info, message_id=message_id)
 
 
 _PARSER = etree.XMLParser(
