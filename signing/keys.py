@@ -7,12 +7,11 @@ key itself never leaves the signer object, and passwords and PINs come from a
 from the command line, and are never logged.
 
 NCA RK containers use legacy PKCS#12 encryption (3DES key bag, RC2-40
-certificate bag, SHA-1 MAC), which :mod:`cryptography` opens. A GOST
-container cannot be opened by :mod:`cryptography`, which reports it as an
-invalid password; :func:`load_pkcs12` then reads the container's ASN.1 itself
-(MAC check and key bag decryption with the PKCS#12 key derivation of RFC 7292
-appendix B) so that a GOST key is reported as GOST and a wrong password as a
-wrong password.
+certificate bag, SHA-1 MAC), which :mod:`cryptography` opens. It cannot open
+a GOST container and reports that as an invalid password. :func:`load_pkcs12`
+then reads the container's ASN.1 itself: it checks the MAC and decrypts the
+key bag with the PKCS#12 key derivation of RFC 7292, appendix B. So a GOST
+key is reported as GOST, and a wrong password as a wrong password.
 """
 
 from __future__ import annotations
@@ -84,9 +83,9 @@ class Signer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PasswordSource:
-    """Where a key password or token PIN comes from: ``env``, ``file``, ``prompt`` or ``value``.
+    """Source of a key password or token PIN: ``env``, ``file``, ``prompt`` or ``value``.
 
-    ``value`` is for library callers that already hold the secret; the CLI
+    ``value`` is for library callers that already have the secret. The CLI
     offers only the other three, so a password never appears on a command
     line. The secret is read when :meth:`read` is called, and ``repr`` never
     shows it.

@@ -1,10 +1,10 @@
 """Who may sign which document: the signatory policy.
 
-A notification is signed by the first head of the sending body or a person
-with signing rights (a deputy head); a staff roster by any employee of the
-sender who holds a signing certificate. In both cases the certificate's BIN
-is the sender's BIN, its IIN is the signatory's IIN and its holder's name is
-the signatory's name. NCA RK certificates show "first head" and "signing
+A notification is signed by the first head of the sending body or by a
+person with signing rights (a deputy head). A staff roster may be signed by
+any employee of the sender who has a signing certificate. In both cases the
+certificate's BIN is the sender's BIN, its IIN is the signatory's IIN and its
+holder's name is the signatory's name. NCA RK certificates show "first head" and "signing
 rights" but not "deputy", so the ``[[signing.signatories]]`` list, when it has
 an entry for the sender, decides who is head and who is deputy.
 

@@ -1,14 +1,14 @@
 """Sign a document after the policy check, and verify a signed document the way a receiver must.
 
-:func:`verify_document` answers four questions and reports each separately:
-is the signature intact (:mod:`signing.xmldsig`), does the certificate chain
-to a configured trust anchor at the signing time (:mod:`signing.trust`), was
-the certificate revoked by then (:mod:`signing.revocation`), and may this
-signer sign this document (:mod:`signing.policy`). The certificate is judged
-at the time the document was signed: the caller's ``at`` (for example the
-time the gateway delivered it), else the signed XAdES signing time. When
-neither is known it is judged at the current time and a ``signing-time-unknown``
-problem says so.
+:func:`verify_document` reports four checks separately. Is the signature
+intact (:mod:`signing.xmldsig`)? Does the certificate chain to a configured
+trust anchor at the signing time (:mod:`signing.trust`)? Was it or a CA above
+it revoked by then (:mod:`signing.revocation`)? May this signer sign this
+document (:mod:`signing.policy`)? The certificate is judged at the time the
+document was signed. That is the caller's ``at`` (for example the time the
+gateway delivered the document), else the signed XAdES signing time. When
+neither is known, it is judged at the current time and a
+``signing-time-unknown`` problem reports that.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ _CLOCK_SKEW = dt.timedelta(minutes=5)
 
 @dataclass(frozen=True, slots=True)
 class SignerInfo:
-    """Who signed, as the signing certificate names them.
+    """The signer, as named by the signing certificate.
 
     ``role`` is ``head`` (first head), ``signing-rights``, ``employee`` or
     ``individual``, from the certificate's role OIDs.
@@ -80,9 +80,9 @@ class VerificationResult:
     """What :func:`verify_document` found.
 
     ``revoked`` is ``None`` when the revocation status could not be
-    established (or revocation checking is off); ``revocation_accepted``
-    applies ``[revocation] policy`` to it, so under soft-fail an unknown
-    status is accepted and its reasons are in ``warnings``, not ``problems``.
+    established or revocation checking is off. ``revocation_accepted``
+    applies ``[revocation] policy`` to it. Under soft-fail an unknown status
+    is accepted, and its reasons go to ``warnings``, not ``problems``.
     ``checked_at`` is the time the certificate was judged at.
     ``document`` is parsed from ``signed_bytes``, the canonical bytes that the
     signature covers, so it contains nothing the signer did not sign.
@@ -131,7 +131,7 @@ def verify_document(
     lists; defaults when ``None``). ``at`` is the time to judge the
     certificate at, when the caller knows when the document was signed or
     received. ``expected_sender_bin`` is the BIN the document must come from,
-    for a receiver that knows the sender from the transport.
+    for a receiver that learns the sender from the transport.
 
     Raises VerificationError when ``xml`` is not XML or carries no signature,
     and DocumentTooLargeError above ``documents.max_xml_bytes``.

@@ -18,11 +18,12 @@ signature's bytes before the root's end tag, so the rest of the document is
 returned byte for byte as given.
 
 Verification (:func:`verify_xml_signature`) checks only the cryptography and
-the structure; trust, revocation and the signatory policy are in
+the structure. Trust, revocation and the signatory policy are in
 :mod:`signing.verify`. Against signature wrapping it accepts exactly one
-``ds:Signature`` in the document, as the last child element of the root, whose
-document reference is ``""`` or ``#<root Id>``, and it returns the canonical
-bytes that the digest covered, so callers read exactly what was signed.
+``ds:Signature`` in the document, as the last child element of the root,
+whose document reference is ``""`` or ``#<root Id>``. It returns the
+canonical bytes that the digest covered, so callers read exactly what was
+signed.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ _DS = "{%s}" % DS_NS
 _XADES = "{%s}" % XADES_NS
 _ID_ATTRIBUTES = ("Id", "ID", "id")
 
-# What follows the root's end tag in a well-formed document: whitespace, comments, PIs.
+# Trailing content allowed after the root's end tag: whitespace, comments and PIs.
 _TRAILING_MISC = re.compile(rb"\s*>(?:\s+|<!--.*?-->|<\?.*?\?>)*\Z", re.DOTALL)
 
 
@@ -218,9 +219,9 @@ class SignatureCheck:
     """Result of checking the cryptography and structure of an enveloped signature.
 
     ``intact`` is True only when there are no ``problems``. ``signed_bytes``
-    are the canonical bytes of the document that the digest covered (without
-    the signature) and ``root`` the covered root element; both are ``None``
-    unless the document digest matched. ``certificate`` is the KeyInfo
+    are the canonical bytes of the document that the digest covered, without
+    the signature, and ``root`` is the covered root element. Both are
+    ``None`` unless the signature is intact. ``certificate`` is the KeyInfo
     certificate whose key verified the signature value (the first one when
     none did) and ``certificates`` all KeyInfo certificates.
     ``signing_time`` is the signed ``xades:SigningTime``: the signer's claim,
@@ -442,7 +443,7 @@ class _State:
         if enveloped:
             raise _problem("transform-unsupported", N_("the transform {uri} is not accepted; only enveloped-signature and canonicalization are"), uri=Transform.ENVELOPED_SIGNATURE.value)
         digest = self._digest_method(reference)
-        # A same-document reference drops comments, whatever the canonicalization says.
+        # A same-document reference drops comments, whatever the canonicalization method.
         actual = hashlib.new(digest.hash_algorithm().name, _c14n(target, method, comments=False, prefixes=prefixes)).digest()
         if actual != self._digest_value(reference):
             raise _problem("digest-mismatch", N_("the signed properties of the signature were altered (digest of {uri} does not match)"), uri=reference.get("URI"))

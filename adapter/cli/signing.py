@@ -244,10 +244,12 @@ def register(group: click.Group) -> None:
     def cert_info_command(ctx_obj, source, password_env, password_file):
         from signing.certificates import describe_certificate, load_certificates
         from signing.keys import load_signer
+        from signing.settings import SigningSettings
 
         if source.startswith("pkcs11:") or Path(source).suffix.lower() in (".p12", ".pfx"):
             password = _password_source(ctx_obj.config, password_env, password_file, Path(source).name)
-            signer = load_signer(source, password=password, check_usage=False)
+            settings = ctx_obj.config.section("signing", SigningSettings)
+            signer = load_signer(source, password=password, module=settings.pkcs11_module or None, check_usage=False)
             certificates = [signer.certificate]
             close = getattr(signer, "close", None)
             if close is not None:
