@@ -283,6 +283,9 @@ def verify_envelope(
     rejected. Raises :class:`EnvelopeSignatureError` when the signature is
     missing, malformed, wrong or made with an untrusted certificate. SHA-1
     is rejected unless ``allow_sha1`` is set.
+
+    NOTE: only RSA and ECDSA with SHA-256 are computed; an envelope signed
+    with a GOST algorithm is rejected as unsupported, not checked.
     """
     at = at or dt.datetime.now(dt.timezone.utc)
     if not callable(trust):
