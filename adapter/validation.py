@@ -66,6 +66,7 @@ __all__ = [
     "MOBILE_CODES",
     "NOTIFICATION_ROLES",
     "ROSTER_ROLES",
+    "TEXT_LIMITS",
     "check_notification",
     "check_roster",
     "domain_to_unicode",
@@ -96,6 +97,23 @@ MOBILE_CODES: frozenset[str] = frozenset({f"70{d}" for d in range(10)} | {"747"}
 NOTIFICATION_ROLES: tuple[SignatoryRole, ...] = (SignatoryRole.HEAD, SignatoryRole.DEPUTY)
 #: Roles that may sign a roster.
 ROSTER_ROLES: tuple[SignatoryRole, ...] = (SignatoryRole.HEAD, SignatoryRole.DEPUTY, SignatoryRole.EMPLOYEE)
+
+#: Longest value of each text field, in characters, as the XML schemas allow.
+TEXT_LIMITS: Mapping[str, int] = {
+    "document.number": 64,
+    "sender.name_kk": 500,
+    "sender.name_ru": 500,
+    "recipient.name_kk": 500,
+    "recipient.name_ru": 500,
+    "signatory.position": 500,
+    "signatory.full_name": 500,
+    "employees.full_name": 500,
+    "employees.work_email": 254,
+    "violation.description": 4000,
+    "violation.legal_norm": 4000,
+    "facts.description": 4000,
+    "facts.url": 8192,
+}
 
 # Locations of problems; Problem.localized translates them like messages.
 FACT_LOCATION = N_("fact {fact}")
@@ -135,7 +153,22 @@ def _text(value: object, field: str) -> str:
     text = str(value).strip()
     if not text:
         raise InputError(N_("{field} is required but missing or empty"), field=field, value=value, code="missing")
+    _check_length(text, field)
     return text
+
+
+def _check_length(text: str, field: str) -> None:
+    """Raise when ``text`` is longer than :data:`TEXT_LIMITS` allows for ``field``."""
+    limit = TEXT_LIMITS.get(field)
+    if limit is not None and len(text) > limit:
+        # The value itself is left out: it is long, and for a roster it is personal data.
+        raise InputError(
+            N_("{field} has {length} characters, more than the limit of {limit}: shorten it"),
+            field=field,
+            length=len(text),
+            limit=limit,
+            code="too-long",
+        )
 
 
 def require_text(value: object, field: str) -> str:
@@ -319,7 +352,10 @@ def normalize_url(value: object, *, field: str = "facts.url") -> str:
     path = quote(parts.path, safe=_URL_SAFE)
     query = quote(parts.query, safe=_URL_SAFE)
     fragment = quote(parts.fragment, safe=_URL_SAFE)
-    return urlunsplit((parts.scheme.lower(), new_netloc, path, query, fragment))
+    url = urlunsplit((parts.scheme.lower(), new_netloc, path, query, fragment))
+    # Percent-encoding makes a non-ASCII URL up to nine times longer than typed.
+    _check_length(url, field)
+    return url
 
 
 def url_host(url: str) -> str:
@@ -526,7 +562,9 @@ def normalize_email(value: object, *, field: str = "employees.work_email") -> st
         ascii_domain = normalize_domain(domain, field=field)
     except InputError:
         raise error from None
-    return f"{local}@{ascii_domain}"
+    address = f"{local}@{ascii_domain}"
+    _check_length(address, field)
+    return address
 
 
 def normalize_phone(value: object, *, field: str = "employees.mobile_phone") -> str:
@@ -993,9 +1031,11 @@ def validate_notification(notification: Notification, *, config: Config | None =
 
 def employee_name_error(full_name: str | None) -> InputError | None:
     """Return an error unless ``full_name`` has at least a surname and a first name."""
-    if full_name is None or not str(full_name).strip():
-        return InputError(N_("{field} is required but missing or empty"), field="employees.full_name", code="missing")
-    if len(str(full_name).split()) < 2:
+    try:
+        text = _text(full_name, "employees.full_name")
+    except InputError as exc:
+        return exc
+    if len(text.split()) < 2:
         # The name itself is left out of the message: it is personal data.
         return InputError(
             N_("{field} needs at least the surname and the first name, and the patronymic if there is one"),

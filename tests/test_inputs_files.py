@@ -469,3 +469,24 @@ def test_legal_norm_of_wrong_type(folder, notification_data):
     error = load_problems(write_json(folder, notification_data))
     assert codes(error) == ["wrong-type"]
     assert error.problems[0].field == "violation.legal_norm"
+
+
+LIMIT_CASES = [
+    ("document", "number", "1" * 65, "document.number"),
+    ("violation", "legal_norm", "н" * 4001, "violation.legal_norm"),
+    ("signatory", "position", "Т" * 501, "signatory.position"),
+]
+
+
+@pytest.mark.parametrize(("table", "key", "value", "field"), LIMIT_CASES)
+def test_text_longer_than_schema_allows(folder, notification_data, table, key, value, field):
+    notification_data[table][key] = value
+    error = load_problems(write_json(folder, notification_data))
+    assert codes(error) == ["too-long"]
+    assert error.problems[0].field == field
+
+
+def test_long_fact_description(folder, notification_data):
+    notification_data["facts"][0]["description"] = "с" * 4001
+    error = load_problems(write_json(folder, notification_data))
+    assert error.problems[0].localized("en") == "fact 1: facts.description has 4001 characters, more than the limit of 4000: shorten it"

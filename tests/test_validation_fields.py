@@ -282,3 +282,23 @@ def test_message_in_each_language(normalize, value, expected, language):
     text = caught.value.localized(language)
     assert expected[language] in text
     assert caught.value.field in text
+
+
+LENGTH_CASES = [
+    (lambda value: normalize_url(value), "https://example.kz/" + "a" * 8200, "facts.url"),
+    (lambda value: normalize_url(value), "https://example.kz/" + "ж" * 1400, "facts.url"),
+    (lambda value: normalize_email(value), "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".kz", "employees.work_email"),
+]
+
+
+@pytest.mark.parametrize(("normalize", "value", "field"), LENGTH_CASES)
+def test_value_longer_than_schema_allows(normalize, value, field):
+    with pytest.raises(InputError) as caught:
+        normalize(value)
+    assert caught.value.code == "too-long"
+    assert caught.value.field == field
+    assert value not in str(caught.value)
+
+
+def test_non_ascii_url_within_limit():
+    assert normalize_url("https://example.kz/" + "ж" * 1000).startswith("https://example.kz/%D0%B6")
