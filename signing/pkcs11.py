@@ -166,7 +166,8 @@ def load_pkcs11_signer(uri: str, *, pin: PasswordSource | None, module: str | No
     try:
         session = token.open(user_pin=source.read().decode("utf-8"))
     except pkcs11.UserAlreadyLoggedIn:
-        # PKCS#11 logins are per process: another session of ours already logged in.
+        # NOTE: PKCS#11 logins are per process, so while another session of this
+        # process is logged in, the token does not check this PIN again.
         session = token.open()
     except pkcs11.PinIncorrect as exc:
         raise KeyLoadError(N_("wrong PIN for the token {token} (PIN from {source}); check the PIN"), token=token.label, source=source.describe()) from exc

@@ -149,6 +149,8 @@ def verify_document(
     signer = SignerInfo.from_certificate(cert, info) if cert is not None else None
 
     now = dt.datetime.now(dt.timezone.utc)
+    # NOTE: the XAdES signing time is the signer's own claim, not a time-stamp;
+    # a receiver that has the time the gateway delivered the document should pass it as ``at``.
     checked_at = _aware(at) if at is not None else check.signing_time
     if check.signing_time is not None and check.signing_time > now + _CLOCK_SKEW:
         problems.append(Problem("signing-time-future", N_("the signing time {time} is in the future; check the signer's clock"), params={"time": check.signing_time.isoformat()}))
@@ -202,6 +204,8 @@ def verify_document(
                 )
                 policy_ok = False
 
+    # The key usage rule runs both here and in the signatory policy: report it once.
+    problems = list({_problem_key(problem): problem for problem in problems}.values())
     result = VerificationResult(
         intact=check.intact,
         trusted=trusted,
@@ -222,6 +226,11 @@ def verify_document(
         result.intact, result.trusted, result.revoked, result.policy_ok, ",".join(p.code for p in result.problems) or "-",
     )
     return result
+
+
+def _problem_key(problem: Problem) -> tuple[object, ...]:
+    params = tuple(sorted((name, str(value)) for name, value in problem.params.items()))
+    return (problem.code, problem.message, problem.field, problem.location, params)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -200,5 +200,5 @@ def test_nca_authentication_key_signature_is_refused(nca_dir):
         sign_document(_nca_document(), signer, settings=nca_config(nca_dir), signing_time=dt.datetime(2022, 6, 1, tzinfo=UTC))
     signed = sign_xml(_nca_document(), signer, xades=True, signing_time=dt.datetime(2022, 1, 19, tzinfo=UTC))
     result = verify_document(signed, settings=nca_config(nca_dir))
-    assert "signing-certificate" in _codes(result)
+    assert _codes(result).count("signing-certificate") == 1
     assert not result.ok
