@@ -384,8 +384,9 @@ class _State:
             if uri is None:
                 raise _problem("reference-uri", N_("a ds:Reference has no URI attribute; only URI=\"\" or \"#<root Id>\" references are accepted"))
             if uri == "" or (uri.startswith("#") and uri[1:] and uri[1:] in _ids(self.root)):
-                if uri and sum(1 for element in self.root.iter() if isinstance(element.tag, str) and uri[1:] in _ids(element)) != 1:
-                    raise _problem("reference-uri", N_("the reference URI {uri} matches {count} elements; exactly one is required"), uri=uri, count=2)
+                count = len(_elements_with_id(self.root, uri[1:])) if uri else 1
+                if count != 1:
+                    raise _problem("reference-uri", N_("the reference URI {uri} matches {count} elements; exactly one is required"), uri=uri, count=count)
                 if document_reference is not None:
                     raise _problem("reference-count", N_("the signature has more than one reference to the document"))
                 document_reference = reference
@@ -402,13 +403,14 @@ class _State:
         if not uri.startswith("#") or not uri[1:]:
             raise _problem("reference-uri", N_("the reference URI {uri} is not accepted; only URI=\"\", \"#<root Id>\" and references inside the signature are"), uri=uri)
         identifier = uri[1:]
-        matches = [element for element in self.root.iter() if isinstance(element.tag, str) and identifier in _ids(element)]
+        # Only the inside of the signature is searched: anything added to the
+        # document around it already breaks the document digest.
+        matches = signature.xpath(".//*[@Id = $value or @ID = $value or @id = $value]", value=identifier)
+        if not matches:
+            raise _problem("reference-uri", N_("the reference URI {uri} points to a part of the document, not to the whole document; partial signatures are not accepted"), uri=uri)
         if len(matches) != 1:
             raise _problem("reference-uri", N_("the reference URI {uri} matches {count} elements; exactly one is required"), uri=uri, count=len(matches))
-        target = matches[0]
-        if target is signature or signature not in target.iterancestors():
-            raise _problem("reference-uri", N_("the reference URI {uri} points to a part of the document, not to the whole document; partial signatures are not accepted"), uri=uri)
-        return target
+        return matches[0]
 
     def _transforms(self, reference: etree._Element) -> tuple[bool, CanonicalizationMethod, list[str] | None]:
         """Return (enveloped, canonicalization, inclusive prefixes) of a reference's transforms."""
@@ -534,6 +536,11 @@ class _State:
 
 def _element_children(element: etree._Element) -> list[etree._Element]:
     return [child for child in element if isinstance(child.tag, str)]
+
+
+def _elements_with_id(root: etree._Element, identifier: str) -> list[etree._Element]:
+    """Return every element whose ``Id``, ``ID`` or ``id`` attribute is ``identifier`` (searched by libxml2)."""
+    return root.xpath("//*[@Id = $value or @ID = $value or @id = $value]", value=identifier)
 
 
 def _ids(element: etree._Element) -> set[str]:
