@@ -28,17 +28,14 @@ request came to.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
-
-from schemas import schema_path
 
 from ..errors import (
     ConfigError,
@@ -52,25 +49,26 @@ from ..errors import (
 )
 from ..i18n import N_, current_language, normalize_language, translate
 from ..transport.faults import ServiceErrorCode, fault_envelope
-from ..transport.messages import (
-    AsyncSendResult,
-    Caller,
-    DeliveryNotification,
-    ErrorInfo,
-    MessageInfo,
-    MessageQuery,
-    MessageStatus,
-    MessageType,
-    ReceivedMessage,
-    ReceiveStatus,
-    RequestInfo,
-    ResendMode,
-    SyncReply,
-)
+from ..transport.messages import Caller, ErrorInfo, MessageType
 from ..transport.namespaces import ASYNC_TYPES_NS, SOAP11_ENV_NS, SOAP12_ENV_NS, SYNC_TYPES_NS, WSSE_NS
 from ..transport.settings import ServiceSettings
-from ..transport.wire import add_child, child, child_text, format_datetime, parse_datetime, required_text
+from ..transport.wire import add_child, child, format_datetime, required_text
 from ..transport.wsse import EnvelopeSignatureError, Trust, sign_envelope, verify_envelope
+from .codec import (
+    add_data,
+    add_optional,
+    payload_of,
+    read_message_info,
+    read_notification,
+    read_query,
+    read_request_info,
+    request_element,
+    response_envelope,
+    utc_now,
+    write_message_info,
+)
+from .handlers import BaseChannelHandler, ChannelHandler, NoopChannelHandler
+from .wsdl import SCHEMA_FILES, WSDL_FILES, request_url, rewritten_schema
 
 if TYPE_CHECKING:
     from signing.keys import Signer
@@ -84,267 +82,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_SCHEMA_FILES = ("SyncChannel.xsd", "AsyncChannel.xsd", "common.xsd")
-_WSDL_FILES = {"SyncChannel": "SyncChannel.wsdl", "AsyncChannel": "AsyncChannel.wsdl"}
-_XSD_NS = "http://www.w3.org/2001/XMLSchema"
-_WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
-
-
-class ChannelHandler(Protocol):
-    """What the receiving service calls for each operation.
-
-    Each method gets the request as frozen dataclasses, the payload element
-    (the single element inside ``data``, or ``None``) and the :class:`Caller`
-    (with the verified WS-Security certificate). Raise an
-    :mod:`adapter.errors` exception to return a fault.
-    """
-
-    def send_message(self, request: RequestInfo, payload: etree._Element | None, caller: Caller) -> SyncReply:
-        """Handle SyncChannel ``SendMessage``."""
-        ...
-
-    def send_async_message(self, message: MessageInfo, payload: etree._Element | None, caller: Caller) -> AsyncSendResult:
-        """Handle AsyncChannel ``sendMessage``."""
-        ...
-
-    def get_messages(self, query: MessageQuery, caller: Caller) -> Sequence[ReceivedMessage]:
-        """Handle AsyncChannel ``getMessages``."""
-        ...
-
-    def send_delivery_notification(self, notification: DeliveryNotification, caller: Caller) -> None:
-        """Handle AsyncChannel ``sendDeliveryNotification``."""
-        ...
-
-    def get_message_status(self, message_id: str, caller: Caller) -> MessageStatus:
-        """Handle AsyncChannel ``getMessageStatus``."""
-        ...
-
-
-def _unsupported(operation: str) -> GatewayFault:
-    return GatewayFault(
-        N_("operation {operation} is not supported by this service"),
-        code=ServiceErrorCode.UNSUPPORTED_OPERATION.value,
-        operation=operation,
-    )
-
-
-class BaseChannelHandler:
-    """A handler that rejects every operation with an UNSUPPORTED_OPERATION fault; override what you serve."""
-
-    def send_message(self, request: RequestInfo, payload: etree._Element | None, caller: Caller) -> SyncReply:
-        raise _unsupported("SendMessage")
-
-    def send_async_message(self, message: MessageInfo, payload: etree._Element | None, caller: Caller) -> AsyncSendResult:
-        raise _unsupported("sendMessage")
-
-    def get_messages(self, query: MessageQuery, caller: Caller) -> Sequence[ReceivedMessage]:
-        raise _unsupported("getMessages")
-
-    def send_delivery_notification(self, notification: DeliveryNotification, caller: Caller) -> None:
-        raise _unsupported("sendDeliveryNotification")
-
-    def get_message_status(self, message_id: str, caller: Caller) -> MessageStatus:
-        raise _unsupported("getMessageStatus")
-
-
-class NoopChannelHandler(BaseChannelHandler):
-    """Handler that returns ``SCSS001`` for ``SendMessage`` and does nothing else, a baseline for benchmarks."""
-
-    def send_message(self, request: RequestInfo, payload: etree._Element | None, caller: Caller) -> SyncReply:
-        return SyncReply()
-
-
-# -- reading requests -------------------------------------------------------
-
-
-def _sender(parent: etree._Element, path: str) -> tuple[str, str | None]:
-    sender = child(parent, "sender")
-    if sender is None:
-        raise InputError(N_("required element {field} is missing or empty"), field=f"{path}/sender", value=None)
-    return required_text(sender, "senderId", f"{path}/sender"), child_text(sender, "password")
-
-
-def _read_properties(parent: etree._Element) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        ((child_text(item, "key") or "").strip(), child_text(item, "value") or "")
-        for item in parent
-        if item.tag == "properties"
-    )
-
-
-def _payload(parent: etree._Element | None) -> etree._Element | None:
-    data = None if parent is None else child(parent, "data")
-    if data is None:
-        return None
-    return next((element for element in data if isinstance(element.tag, str)), None)
-
-
-def _date(parent: etree._Element, name: str, path: str) -> dt.datetime:
-    return parse_datetime(required_text(parent, name, path), f"{path}/{name}")
-
-
-def _enum(enum_type: type, parent: etree._Element, name: str, path: str) -> Any:
-    text = required_text(parent, name, path)
-    try:
-        return enum_type(text)
-    except ValueError:
-        raise InputError(
-            N_("{field} must be one of {allowed}, got {value!r}"),
-            field=f"{path}/{name}",
-            value=text,
-            allowed=", ".join(member.value for member in enum_type),
-        ) from None
-
-
-def _request(operation: etree._Element) -> etree._Element:
-    request = child(operation, "request")
-    if request is None:
-        raise InputError(N_("required element {field} is missing or empty"), field="request", value=None)
-    return request
-
-
-def _read_request_info(request: etree._Element) -> RequestInfo:
-    info = child(request, "requestInfo")
-    if info is None:
-        raise InputError(N_("required element {field} is missing or empty"), field="request/requestInfo", value=None)
-    path = "requestInfo"
-    sender_id, password = _sender(info, path)
-    return RequestInfo(
-        message_id=required_text(info, "messageId", path),
-        service_id=required_text(info, "serviceId", path),
-        message_date=_date(info, "messageDate", path),
-        sender_id=sender_id,
-        correlation_id=child_text(info, "correlationId"),
-        route_id=child_text(info, "routeId"),
-        properties=_read_properties(info),
-        session_id=child_text(info, "sessionId"),
-        password=password,
-    )
-
-
-def _read_message_info(info: etree._Element | None) -> MessageInfo:
-    path = "messageInfo"
-    if info is None:
-        raise InputError(N_("required element {field} is missing or empty"), field=path, value=None)
-    sender_id, password = _sender(info, path)
-    return MessageInfo(
-        service_id=required_text(info, "serviceId", path),
-        message_type=_enum(MessageType, info, "messageType", path),
-        message_date=_date(info, "messageDate", path),
-        sender_id=sender_id,
-        message_id=child_text(info, "messageId"),
-        correlation_id=child_text(info, "correlationId"),
-        route_id=child_text(info, "routeId"),
-        properties=_read_properties(info),
-        session_id=child_text(info, "sessionId"),
-        password=password,
-    )
-
-
-def _read_error_info(element: etree._Element, path: str) -> ErrorInfo:
-    sub = child(element, "subError")
-    return ErrorInfo(
-        code=required_text(element, "errorCode", path),
-        message=child_text(element, "errorMessage") or "",
-        date=_date(element, "errorDate", path),
-        data=child_text(element, "errorData"),
-        session_id=child_text(element, "sessionId"),
-        sub_error=_read_error_info(sub, f"{path}/subError") if sub is not None else None,
-    )
-
-
-def _read_query(request: etree._Element) -> MessageQuery:
-    path = "request"
-    sender_id, password = _sender(request, path)
-    amount_text = child_text(request, "amount")
-    try:
-        amount = int(amount_text) if amount_text and amount_text.strip() else None
-    except ValueError:
-        raise InputError(
-            N_("{field} must be a whole number, got {value!r}"), field="request/amount", value=amount_text
-        ) from None
-    return MessageQuery(
-        service_id=required_text(request, "serviceId", path),
-        request_date=_date(request, "requestDate", path),
-        sender_id=sender_id,
-        message_id=child_text(request, "messageId"),
-        correlation_id=child_text(request, "correlationId"),
-        amount=amount,
-        properties=_read_properties(request),
-        password=password,
-    )
-
-
-def _read_notification(request: etree._Element) -> DeliveryNotification:
-    notification = child(request, "notification")
-    path = "notification"
-    if notification is None:
-        raise InputError(N_("required element {field} is missing or empty"), field=path, value=None)
-    status = child(notification, "deliveryStatus")
-    if status is None:
-        raise InputError(N_("required element {field} is missing or empty"), field=f"{path}/deliveryStatus", value=None)
-    status_path = f"{path}/deliveryStatus"
-    error = child(status, "error")
-    sender_id = password = None
-    if child(request, "sender") is not None:
-        sender_id, password = _sender(request, "request")
-    return DeliveryNotification(
-        message_id=required_text(notification, "messageId", path),
-        service_id=required_text(notification, "serviceId", path),
-        notification_date=_date(notification, "notificationDate", path),
-        receive_status=_enum(ReceiveStatus, status, "receiveStatus", status_path),
-        status_date=_date(status, "statusDate", status_path),
-        resend=_enum(ResendMode, status, "resendMessage", status_path),
-        error=_read_error_info(error, f"{status_path}/error") if error is not None else None,
-        sender_id=sender_id,
-        password=password,
-    )
-
-
-# -- writing responses ------------------------------------------------------
-
-
-def _response_envelope(wrapper_tag: str, nsmap_prefix: str, namespace: str) -> tuple[etree._Element, etree._Element]:
-    envelope = etree.Element(f"{{{SOAP11_ENV_NS}}}Envelope", nsmap={"soap": SOAP11_ENV_NS})
-    body = etree.SubElement(envelope, f"{{{SOAP11_ENV_NS}}}Body")
-    wrapper = etree.SubElement(body, f"{{{namespace}}}{wrapper_tag}", nsmap={nsmap_prefix: namespace})
-    return envelope, add_child(wrapper, "response")
-
-
-def _add_data(parent: etree._Element, name: str, payload: etree._Element | None) -> None:
-    container = add_child(parent, name)
-    if payload is not None:
-        add_child(container, "data").append(payload)
-
-
-def _add_optional(parent: etree._Element, name: str, value: str | None) -> None:
-    if value is not None:
-        add_child(parent, name, value)
-
-
-def _add_sender(parent: etree._Element, sender_id: str) -> None:
-    add_child(add_child(parent, "sender"), "senderId", sender_id)
-
-
-def _write_message_info(parent: etree._Element, info: MessageInfo) -> None:
-    element = add_child(parent, "messageInfo")
-    _add_optional(element, "messageId", info.message_id)
-    _add_optional(element, "correlationId", info.correlation_id)
-    add_child(element, "serviceId", info.service_id)
-    add_child(element, "messageType", info.message_type.value)
-    _add_optional(element, "routeId", info.route_id)
-    add_child(element, "messageDate", format_datetime(info.message_date))
-    _add_sender(element, info.sender_id)
-    for key, value in info.properties:
-        item = add_child(element, "properties")
-        add_child(item, "key", key)
-        add_child(item, "value", value)
-    _add_optional(element, "sessionId", info.session_id)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class _Exchange:
@@ -424,17 +161,17 @@ class SoapApplication:
 
     def _get(self, environ: dict[str, Any]) -> tuple[str, bytes, str]:
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        base = _request_url(environ)
+        base = request_url(environ)
         if "wsdl" in query:
             channel = query["wsdl"][0] or "SyncChannel"
-            if channel not in _WSDL_FILES:
+            if channel not in WSDL_FILES:
                 return "404 Not Found", b"unknown WSDL\n", "text/plain; charset=utf-8"
-            return "200 OK", _rewrite(_WSDL_FILES[channel], base), "text/xml; charset=utf-8"
+            return "200 OK", rewritten_schema(WSDL_FILES[channel], base), "text/xml; charset=utf-8"
         if "xsd" in query:
             name = query["xsd"][0]
-            if name not in _SCHEMA_FILES:
+            if name not in SCHEMA_FILES:
                 return "404 Not Found", b"unknown schema\n", "text/plain; charset=utf-8"
-            return "200 OK", _rewrite(name, base), "text/xml; charset=utf-8"
+            return "200 OK", rewritten_schema(name, base), "text/xml; charset=utf-8"
         text = b"SOAP endpoint of edms-adapter: POST SOAP 1.1 requests here; the WSDL is at ?wsdl\n"
         return "200 OK", text, "text/plain; charset=utf-8"
 
@@ -528,26 +265,26 @@ class SoapApplication:
     # -- operations -------------------------------------------------------
 
     def _send_message(self, operation: etree._Element, caller: Caller, exchange: _Exchange) -> etree._Element:
-        request = _request(operation)
-        info = _read_request_info(request)
+        request = request_element(operation)
+        info = read_request_info(request)
         exchange.message_id, exchange.session_id = info.message_id, info.session_id
-        reply = self.handler.send_message(info, _payload(child(request, "requestData")), caller)
+        reply = self.handler.send_message(info, payload_of(child(request, "requestData")), caller)
         exchange.status = reply.status.code
-        envelope, response = _response_envelope("SendMessageResponse", "types", SYNC_TYPES_NS)
+        envelope, response = response_envelope("SendMessageResponse", "types", SYNC_TYPES_NS)
         response_info = add_child(response, "responseInfo")
         add_child(response_info, "messageId", info.message_id)
-        _add_optional(response_info, "correlationId", reply.correlation_id or info.correlation_id)
-        add_child(response_info, "responseDate", format_datetime(_now()))
+        add_optional(response_info, "correlationId", reply.correlation_id or info.correlation_id)
+        add_child(response_info, "responseDate", format_datetime(utc_now()))
         status = add_child(response_info, "status")
         add_child(status, "code", reply.status.code)
         add_child(status, "message", reply.status.message[:250])
-        _add_optional(response_info, "sessionId", info.session_id)
-        _add_data(response, "responseData", reply.payload)
+        add_optional(response_info, "sessionId", info.session_id)
+        add_data(response, "responseData", reply.payload)
         return envelope
 
     def _send_async_message(self, operation: etree._Element, caller: Caller, exchange: _Exchange) -> etree._Element:
-        request = _request(operation)
-        info = _read_message_info(child(request, "messageInfo"))
+        request = request_element(operation)
+        info = read_message_info(child(request, "messageInfo"))
         if info.message_type is not MessageType.REQUEST and not info.correlation_id:
             raise InputError(
                 N_("a {type} message needs the correlation id of the message it answers"),
@@ -560,45 +297,45 @@ class SoapApplication:
             # The gateway assigns the id of a message sent without one.
             info = dataclasses.replace(info, message_id=str(uuid.uuid4()))
             exchange.message_id = info.message_id
-        result = self.handler.send_async_message(info, _payload(child(request, "messageData")), caller)
-        envelope, response = _response_envelope("sendMessageResponse", "types", ASYNC_TYPES_NS)
+        result = self.handler.send_async_message(info, payload_of(child(request, "messageData")), caller)
+        envelope, response = response_envelope("sendMessageResponse", "types", ASYNC_TYPES_NS)
         add_child(response, "messageId", result.message_id)
-        _add_optional(response, "correlationId", result.correlation_id)
+        add_optional(response, "correlationId", result.correlation_id)
         add_child(response, "responseDate", format_datetime(result.response_date))
-        _add_optional(response, "sessionId", result.session_id)
+        add_optional(response, "sessionId", result.session_id)
         return envelope
 
     def _get_messages(self, operation: etree._Element, caller: Caller, exchange: _Exchange) -> etree._Element:
-        query = _read_query(_request(operation))
+        query = read_query(request_element(operation))
         exchange.message_id = query.message_id
         messages = self.handler.get_messages(query, caller)
-        envelope, response = _response_envelope("getMessagesResponse", "types", ASYNC_TYPES_NS)
+        envelope, response = response_envelope("getMessagesResponse", "types", ASYNC_TYPES_NS)
         for message in messages:
             item = add_child(response, "messages")
-            _write_message_info(item, message.info)
-            _add_data(item, "messageData", message.payload)
+            write_message_info(item, message.info)
+            add_data(item, "messageData", message.payload)
         exchange.status = f"{len(messages)}-messages"
         return envelope
 
     def _send_delivery_notification(self, operation: etree._Element, caller: Caller, exchange: _Exchange) -> etree._Element:
-        notification = _read_notification(_request(operation))
+        notification = read_notification(request_element(operation))
         exchange.message_id = notification.message_id
         self.handler.send_delivery_notification(notification, caller)
-        envelope, response = _response_envelope("sendDeliveryNotificationResponse", "types", ASYNC_TYPES_NS)
-        add_child(response, "responseDate", format_datetime(_now()))
+        envelope, response = response_envelope("sendDeliveryNotificationResponse", "types", ASYNC_TYPES_NS)
+        add_child(response, "responseDate", format_datetime(utc_now()))
         return envelope
 
     def _get_message_status(self, operation: etree._Element, caller: Caller, exchange: _Exchange) -> etree._Element:
-        request = _request(operation)
+        request = request_element(operation)
         message_id = required_text(request, "messageId", "request")
         exchange.message_id = message_id
         result = self.handler.get_message_status(message_id, caller)
-        envelope, response = _response_envelope("getMessageStatusResponse", "types", ASYNC_TYPES_NS)
+        envelope, response = response_envelope("getMessageStatusResponse", "types", ASYNC_TYPES_NS)
         add_child(response, "messageId", result.message_id)
         add_child(response, "messageState", result.state.value)
         status = add_child(response, "status")
         add_child(status, "statusCode", result.status_code)
-        _add_optional(status, "statusMessage", result.status_message)
+        add_optional(status, "statusMessage", result.status_message)
         add_child(status, "statusDate", format_datetime(result.status_date))
         exchange.status = result.state.value
         return envelope
@@ -615,7 +352,7 @@ class SoapApplication:
         else:
             message = translate(N_("the request is not valid XML: {reason}"), self.language, reason=str(exc))
         exchange.status = code
-        info = ErrorInfo(code=code, message=message, date=_now(), session_id=exchange.session_id)
+        info = ErrorInfo(code=code, message=message, date=utc_now(), session_id=exchange.session_id)
         envelope = fault_envelope(info, server_side=server_side)
         if isinstance(exc, _MustUnderstand):
             envelope.find(f".//{{{SOAP11_ENV_NS}}}Fault/faultcode").text = "soap:MustUnderstand"
@@ -682,25 +419,6 @@ def _parse(body: bytes) -> etree._Element:
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise InputError(N_("the request contains a DTD, which is not allowed"), field="DOCTYPE", value=None)
     return tree.getroot()
-
-
-def _request_url(environ: dict[str, Any]) -> str:
-    scheme = environ.get("wsgi.url_scheme", "http")
-    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-    path = urllib.parse.quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
-    return f"{scheme}://{host}{path}"
-
-
-def _rewrite(name: str, base: str) -> bytes:
-    """Return a bundled WSDL or XSD with its address and schema locations pointing at ``base``."""
-    tree = etree.parse(str(schema_path(f"gateway/{name}")), etree.XMLParser(resolve_entities=False, no_network=True))
-    for element in tree.iter(f"{{{_XSD_NS}}}import", f"{{{_XSD_NS}}}include"):
-        location = element.get("schemaLocation")
-        if location in _SCHEMA_FILES:
-            element.set("schemaLocation", f"{base}?xsd={location}")
-    for address in tree.iter(f"{{{_WSDL_SOAP_NS}}}address"):
-        address.set("location", base)
-    return etree.tostring(tree, xml_declaration=True, encoding="utf-8")
 
 
 def noop_application(settings: ServiceSettings | None = None, *, trust: Trust | None = None) -> SoapApplication:
