@@ -26,7 +26,7 @@ __all__ = ["BaseChannelHandler", "ChannelHandler", "NoopChannelHandler"]
 
 
 class ChannelHandler(Protocol):
-    """What the receiving service calls for each operation.
+    """Protocol of the object the receiving service calls for each operation.
 
     Each method gets the request as frozen dataclasses, the payload element
     (the single element inside ``data``, or ``None``) and the :class:`Caller`

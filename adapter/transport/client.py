@@ -429,7 +429,7 @@ class GatewayClient:
                 )
             return tuple(messages)
 
-        return self._exchange("getMessages", self._async_endpoint, message_id, call, lambda r: f"{len(r)} message(s)")
+        return self._exchange("getMessages", self._async_endpoint, message_id, call, lambda r: f"{len(r)}-messages")
 
     def send_delivery_notification(
         self,
