@@ -144,3 +144,13 @@ def test_cert_info_of_nca_authentication_key(nca_dir, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "IIN: 123456789011" in out
     assert "authentication only" in out
+
+
+def test_soft_fail_revocation_prints_warnings(signed_file, test_pki, tmp_path, capsys):
+    config = tmp_path / "soft-fail.toml"
+    config.write_text(f'[trust]\nanchors = ["{test_pki.root_ca_path}"]\n\n[revocation]\npolicy = "soft-fail"\nmethods = ["crl"]\n', encoding="utf-8")
+    assert main(["--lang", "en", "--config", str(config), "verify", str(signed_file)]) == 0
+    out = capsys.readouterr().out
+    assert "Revocation: unknown" in out
+    assert "Warnings:" in out
+    assert "[revocation-no-source]" in out

@@ -158,6 +158,10 @@ def _print_result(result) -> None:
         click.echo(_("Problems:"))
         for problem in result.problems:
             click.echo(f"  [{problem.code}] {problem.localized()}")
+    if result.warnings:
+        click.echo(_("Warnings:"))
+        for problem in result.warnings:
+            click.echo(f"  [{problem.code}] {problem.localized()}")
     click.echo(_("Result: the document is valid") if result.ok else _("Result: the document is NOT valid"))
 
 
