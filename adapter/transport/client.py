@@ -122,7 +122,8 @@ class GatewayClient:
     ``sign_requests`` is on). ``trust``, when given, makes the client verify
     the WS-Security signature of every non-fault response against pinned
     certificates or a callback (see :data:`adapter.transport.wsse.Trust`).
-    ``plugins`` are zeep plugins, such as :class:`~adapter.transport.http.EnvelopeHooks`.
+    ``verifier`` is another name for ``trust``. ``plugins`` are zeep
+    plugins, such as :class:`~adapter.transport.http.EnvelopeHooks`.
     """
 
     def __init__(
