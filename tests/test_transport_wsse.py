@@ -187,3 +187,37 @@ def test_body_signature_skips_unsigned_fault(rsa_pair):
     assert plugin.verify(fault) is fault
     with pytest.raises(EnvelopeSignatureError):
         plugin.verify(etree.fromstring(ENVELOPE.encode()))
+
+
+def test_xmlsec_signature_verifies(rsa_pair):
+    """A body signature made by libxmlsec1 in the same profile passes verify_envelope."""
+    xmlsec = pytest.importorskip("xmlsec")
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    envelope = etree.fromstring(ENVELOPE.encode())
+    body = envelope.find(f"{{{SOAP11_ENV_NS}}}Body")
+    body.set(f"{{{WSU_NS}}}Id", "id-7f0c1d2e-xmlsec")
+    header = etree.Element(f"{{{SOAP11_ENV_NS}}}Header")
+    envelope.insert(0, header)
+    security = etree.SubElement(header, f"{{{WSSE_NS}}}Security", nsmap={"wsse": WSSE_NS})
+    security.set(f"{{{SOAP11_ENV_NS}}}mustUnderstand", "1")
+    signature = xmlsec.template.create(envelope, xmlsec.constants.TransformExclC14N, xmlsec.constants.TransformRsaSha256)
+    security.append(signature)
+    reference = xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256, uri="#id-7f0c1d2e-xmlsec")
+    xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
+    key_info = xmlsec.template.ensure_key_info(signature)
+    token = etree.SubElement(key_info, f"{{{WSSE_NS}}}SecurityTokenReference")
+    identifier = etree.SubElement(token, f"{{{WSSE_NS}}}KeyIdentifier", EncodingType=BASE64_ENCODING, ValueType=X509_TOKEN_TYPE)
+    identifier.text = base64.b64encode(rsa_pair.certificate.public_bytes(Encoding.DER)).decode()
+
+    context = xmlsec.SignatureContext()
+    context.register_id(body, "Id", WSU_NS)
+    pem = rsa_pair.key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    context.key = xmlsec.Key.from_memory(pem, xmlsec.constants.KeyDataFormatPem)
+    context.sign(signature)
+
+    received = _reparsed(envelope)
+    assert verify_envelope(received, trust=[rsa_pair.certificate]) == rsa_pair.certificate
+    received.find(f".//{{urn:card}}card").text = "changed"
+    with pytest.raises(EnvelopeSignatureError):
+        verify_envelope(received, trust=[rsa_pair.certificate])
