@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -126,7 +125,7 @@ def _echo_submission(submission: Any) -> None:
 def _finish(submission: Any) -> None:
     _echo_submission(submission)
     if not submission.sent:
-        sys.exit(EXIT_FAILED)
+        raise click.exceptions.Exit(EXIT_FAILED)
 
 
 _key_option = click.option("--key", default=None, help=N_("Signing key: a .p12 file or a pkcs11: URI (default: signing.key in the configuration)."))
@@ -167,7 +166,7 @@ def resend_command(obj: Any, identifier: str | None) -> None:
         for submission in submissions:
             _echo_submission(submission)
         if any(not submission.sent for submission in submissions):
-            sys.exit(EXIT_FAILED)
+            raise click.exceptions.Exit(EXIT_FAILED)
 
 
 @click.command("status", help=N_("Show the status of a document (by id, message id or number), or list the latest documents."))
@@ -209,7 +208,7 @@ def watch_command(obj: Any, identifier: str, timeout: float | None, interval: fl
         status = client.watch(identifier, timeout=timeout, poll_seconds=interval, progress=progress)
         if not status.final:
             click.echo(translate(N_("Still {state} when the wait ended; run 'edms-adapter watch {identifier}' again later."), state=_(status.state.label), identifier=identifier), err=True)
-            sys.exit(EXIT_FAILED)
+            raise click.exceptions.Exit(EXIT_FAILED)
         for line in format_status(status):
             click.echo(line)
 
@@ -232,7 +231,7 @@ def receipts_pull_command(obj: Any) -> None:
         click.echo(translate(N_("receipt {receipt} ignored: {reason}"), receipt=rejected.gateway_message_id, reason=rejected.reason), err=True)
     click.echo(translate(N_("{accepted} receipt(s) accepted, {rejected} ignored."), accepted=len(result.accepted), rejected=len(result.rejected)))
     if result.rejected:
-        sys.exit(EXIT_FAILED)
+        raise click.exceptions.Exit(EXIT_FAILED)
 
 
 @click.group("roster", help=N_("The staff roster (Appendix 1): employees who record violations."))
@@ -279,7 +278,7 @@ def roster_due_command(obj: Any) -> None:
             )
         )
     if due.due:
-        sys.exit(EXIT_FAILED)
+        raise click.exceptions.Exit(EXIT_FAILED)
 
 
 @click.command("demo", help=N_("Run the whole exchange on this machine with a test PKI: submit the sample notification, register and decide it, pull the receipts, print the timeline."))

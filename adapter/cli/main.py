@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     clicktext.install()
     clicktext.localize_command_tree(cli)
     try:
-        cli.main(args=args, prog_name="edms-adapter", standalone_mode=False)
+        # Without standalone mode click returns the code of a command's Exit instead of raising it.
+        code = cli.main(args=args, prog_name="edms-adapter", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo(_("Aborted."), err=True)
         return 130
-    return EXIT_OK
+    return code if isinstance(code, int) else EXIT_OK
 
 
 if __name__ == "__main__":
