@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import struct
 import zlib
 from dataclasses import dataclass, replace
@@ -42,7 +40,7 @@ def make_config(pki: TestPki, folder: Path, **receiver: Any) -> Config:
         {
             "general": {"data_dir": str(folder), "language": "en"},
             "trust": {"anchors": [str(path) for path in pki.trust_anchor_paths], "intermediates": [str(pki.issuing_ca_path)]},
-            "revocation": {"policy": "hard-fail", "methods": ["crl"], "crl_files": [str(pki.crl_path)]},
+            "revocation": {"policy": "hard-fail", "methods": ["crl"], "crl_files": [str(pki.crl_path), str(pki.root_crl_path)]},
             "receiver": settings,
         }
     )
@@ -102,14 +100,6 @@ def tamper_signed(signed: bytes) -> bytes:
 def card_with_document(card: Card, document: bytes) -> Card:
     """Return ``card`` carrying another signed document."""
     return replace(card, document=AttachedFile(card.document.file_name, card.document.media_type, document))
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 @dataclass

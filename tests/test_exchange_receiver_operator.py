@@ -226,7 +226,7 @@ def _write_config(path, pki, folder) -> None:
                 f'intermediates = ["{pki.issuing_ca_path}"]',
                 "[revocation]",
                 'methods = ["crl"]',
-                f'crl_files = ["{pki.crl_path}"]',
+                f'crl_files = ["{pki.crl_path}", "{pki.root_crl_path}"]',
                 "[receiver]",
                 f'key = "{pki.receiver.p12_path}"',
                 'password_env = "EDMS_TEST_RECEIVER_PASSWORD"',
@@ -278,3 +278,28 @@ def test_cli_refuse_in_kazakh(test_pki, tmp_path, monkeypatch, capsys):
     assert main(["--lang", "kk", "--config", str(config_path), "refuse", "42", "--reason", "1"]) == 1
 
     assert "42 идентификаторы бар қабылданған құжат жоқ" in capsys.readouterr().err
+
+
+def test_unknown_revocation_is_retryable(test_pki, tmp_path):
+    config = make_config(test_pki, tmp_path, sender_bins={SENDER_ID: test_pki.sender_bin})
+    data = dict(config.data)
+    data["revocation"] = {"policy": "hard-fail", "methods": ["crl"], "crl_files": []}
+    from adapter.config import Config
+    from adapter.exchange.receiver import ReceiverErrorCode, ReceiverFault
+
+    config = Config(data)
+    store = open_inbox(config)
+    service = ReceiverService(config, signer=signer_of(test_pki.receiver), store=store)
+    card, _signed = signed_card(test_pki, test_pki.head, config)
+    try:
+        with pytest.raises(ReceiverFault) as caught:
+            service.receive(message_id="m-1", sender_id=SENDER_ID, payload=card.to_xml())
+        # Nothing was recorded, so the same message id is checked afresh.
+        with pytest.raises(ReceiverFault) as again:
+            service.receive(message_id="m-1", sender_id=SENDER_ID, payload=card.to_xml())
+        queued = _queued(service)
+    finally:
+        store.close()
+    assert caught.value.error_code is ReceiverErrorCode.REVOCATION_UNKNOWN
+    assert again.value.error_code is ReceiverErrorCode.REVOCATION_UNKNOWN
+    assert queued == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 
 import pytest
@@ -14,8 +15,10 @@ from adapter.exchange.receipts import ReceiptKind, RefusalReason, unwrap_receipt
 from adapter.exchange.receiver import RECEIPT_SERVICE_ID, ReceiverErrorCode, create_wsgi_app, open_inbox
 from adapter.exchange.registrar import Registrar
 from adapter.service.server import ServerThread
+from adapter.service.soap import BaseChannelHandler, SoapApplication
 from adapter.store.inbox import OutgoingReceipt, ReceivedDocument, ReceivedEvidence
 from adapter.transport import GatewayClient
+from adapter.transport.messages import SyncReply
 from adapter.transport.settings import GatewaySettings
 from receiver_support import SENDER_ID, ReceivingSide, card_with_document, make_config, signed_card, signer_of, tamper_signed
 from sqlalchemy import func, select
@@ -320,3 +323,68 @@ def test_config_builds_service(test_pki, tmp_path):
     finally:
         store.close()
     assert app.handler.settings.registration_number_format == "{year}/{seq:05d}"
+
+
+class _PushEndpoint(BaseChannelHandler):
+    """A sender's endpoint for pushed receipts that records what arrives."""
+
+    def __init__(self, receiver_certificate) -> None:
+        self.receiver_certificate = receiver_certificate
+        self.received: list[tuple[str, bytes]] = []
+
+    def trust_sender(self, certificate) -> bool:
+        return certificate == self.receiver_certificate
+
+    def send_message(self, request, payload, caller) -> SyncReply:
+        self.received.append((request.message_id, unwrap_receipt_message(payload)))
+        return SyncReply()
+
+
+def _wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_receipts_pushed_to_sender_endpoint(test_pki, tmp_path):
+    endpoint = _PushEndpoint(test_pki.receiver.certificate)
+    push_server = ServerThread(SoapApplication(endpoint))
+    side = _start(test_pki, tmp_path, push_endpoints={SENDER_ID: push_server.url})
+    gateway = _client(side.url, signer_of(test_pki.head))
+    try:
+        card, _signed = signed_card(test_pki, test_pki.head, side.config)
+        gateway.send_message(_payload(card), message_id=str(uuid.uuid4()))
+        _wait_for(lambda: len(endpoint.received) == 1)
+        Registrar(side.config, signer=side.service.signer, store=side.store).register(1)
+        remaining = _pull(gateway)
+    finally:
+        gateway.close()
+        side.server.stop()
+        push_server.stop()
+        side.store.close()
+
+    kinds = [verify_receipt(xml, certificates=[test_pki.receiver.certificate]).kind for _message_id, xml in endpoint.received]
+    assert kinds == [ReceiptKind.DELIVERED, ReceiptKind.REGISTERED]
+    # Pushed receipts are delivered, so nothing is left to pull.
+    assert remaining == []
+
+
+def test_failed_push_leaves_receipt_queued(test_pki, tmp_path):
+    side = _start(test_pki, tmp_path, push_endpoints={SENDER_ID: "http://127.0.0.1:9/"})
+    gateway = _client(side.url, signer_of(test_pki.head))
+    try:
+        card, _signed = signed_card(test_pki, test_pki.head, side.config)
+        gateway.send_message(_payload(card), message_id=str(uuid.uuid4()))
+        _wait_for(lambda: _pushed_attempts(side.store) > 0)
+        remaining = _pull(gateway)
+    finally:
+        gateway.close()
+        side.server.stop()
+        side.store.close()
+    assert [_verified(message, test_pki).kind for message in remaining] == [ReceiptKind.DELIVERED]
+
+
+def _pushed_attempts(store) -> int:
+    with store.session() as session:
+        return session.scalar(select(func.sum(OutgoingReceipt.push_attempts))) or 0

@@ -39,7 +39,7 @@ def _registrar(context: CliContext):
 
 
 def _reader(context: CliContext):
-    """A registrar for read-only commands: no key is loaded, so no password is asked for."""
+    """Return a registrar for read-only commands; it loads no key, so no password is needed."""
     from ..exchange.receiver import open_inbox
     from ..exchange.registrar import Registrar
 
@@ -131,20 +131,32 @@ def export_confirmed_command(context: CliContext, output_format: str, output: st
         click.echo(translate(N_("Confirmed facts written to {path}."), path=output), err=True)
 
 
-@click.command("serve", short_help=N_("Run the receiving service."), help=N_("Run the authorised body's receiving service (SyncChannel and AsyncChannel over SOAP) with waitress on [receiver] host and port."))
-@click.option("--host", default=None, help=N_("Address to listen on (default: [receiver] host)."))
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help=N_("TCP port to listen on (default: [receiver] port)."))
+@click.command("serve", short_help=N_("Run the receiving service or a sender's receipt endpoint."), help=N_("Run a SOAP service with waitress. With --role receiver (the default) it is the authorised body's receiving service (SyncChannel and AsyncChannel) on [receiver] host and port; with --role sender it is a sender's endpoint for pushed receipts on [sender] push_host and push_port."))
+@click.option("--role", type=click.Choice(["receiver", "sender"]), default="receiver", show_default=True, help=N_("Which side to serve: the authorised body's receiving service, or a sender's endpoint for pushed receipts."))
+@click.option("--host", default=None, help=N_("Address to listen on (default: from the configuration of the role)."))
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help=N_("TCP port to listen on (default: from the configuration of the role)."))
 @pass_context
-def serve_command(context: CliContext, host: str | None, port: int | None) -> None:
-    from ..exchange.receiver import create_wsgi_app, receiver_settings
+def serve_command(context: CliContext, role: str, host: str | None, port: int | None) -> None:
     from ..service.server import serve
+    from ..transport.settings import ServiceSettings
 
-    settings = receiver_settings(context.config)
-    app = create_wsgi_app(context.config)
-    chosen_host = host or settings.host
-    chosen_port = port or settings.port
-    click.echo(translate(N_("Receiving service listening on http://{host}:{port}/ (stop with Ctrl+C)."), host=chosen_host, port=chosen_port), err=True)
-    serve(app, chosen_host, chosen_port)
+    if role == "sender":
+        from ..exchange.sender import SenderSettings, create_push_app
+
+        sender_settings = context.config.section("sender", SenderSettings)
+        app = create_push_app(context.config)
+        default_host, default_port = sender_settings.push_host, sender_settings.push_port
+    else:
+        from ..exchange.receiver import create_wsgi_app, receiver_settings
+
+        settings = receiver_settings(context.config)
+        app = create_wsgi_app(context.config)
+        default_host, default_port = settings.host, settings.port
+    service = context.config.section("service", ServiceSettings)
+    chosen_host = host or default_host
+    chosen_port = port or default_port
+    click.echo(translate(N_("Service listening on http://{host}:{port}/ (stop with Ctrl+C)."), host=chosen_host, port=chosen_port), err=True)
+    serve(app, chosen_host, chosen_port, service.threads, max_request_bytes=service.max_request_bytes)
 
 
 def register(group: click.Group) -> None:

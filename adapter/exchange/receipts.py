@@ -1,4 +1,4 @@
-"""Receipts: what the authorised body answers about a received document.
+"""Receipts: what the authorised body sends back about a received document.
 
 They mirror the EDMS notification states: *delivered* (``stateDelivered``),
 *registered* with a registration number (``stateRegistered``), *registration
@@ -285,8 +285,9 @@ def verify_receipt(
 
     The signer must be one of ``certificates`` (the authorised body's
     receipt-signing certificates, pinned) or, when none are given, chain to
-    the trust anchors of ``trust_settings`` (a ``[trust]`` settings object of
-    :mod:`signing.trust`). A broken, untrusted or missing signature raises
+    the trust anchors of ``trust_settings`` (the configuration or its
+    ``[trust]`` settings, see :func:`signing.trust.validate_path`) as of ``at``,
+    by default now. A broken, untrusted or missing signature raises
     :class:`VerificationError`; a receipt that does not match the schema
     raises :class:`InvalidDocumentError`.
     """
@@ -317,12 +318,13 @@ def verify_receipt(
     elif trust_settings is not None:
         from signing.trust import validate_path
 
-        path = validate_path(signer_certificate, intermediates=tuple(check.certificates[1:]), at=at, settings=trust_settings)
-        if not path.valid:
+        moment = at or dt.datetime.now(dt.UTC)
+        path = validate_path(signer_certificate, intermediates=tuple(check.certificates[1:]), at=moment, settings=trust_settings)
+        if not path.trusted:
             raise VerificationError(
                 N_("the receipt's signer {subject} is not trusted: {reason}"),
                 subject=readable_name(signer_certificate.subject),
-                reason="; ".join(str(item) for item in path.problems) or "-",
+                reason="; ".join(item.localized() for item in path.problems) or "-",
             )
     else:
         raise VerificationError(N_("no receiver certificate or trust anchors are configured to check the receipt's signature; set them in the configuration"))

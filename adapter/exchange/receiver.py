@@ -16,8 +16,8 @@ fails ends the request with a SOAP fault whose ``ErrorInfo`` code is one of
 6. the card against the signed document and the evidence files;
 7. the rules edition in force on the document date.
 
-A message id or a document already received gets the first answer again and
-is never registered twice. An accepted document is stored with its facts
+A message id or a document already received gets the first response again
+and is never registered twice. An accepted document is stored with its facts
 and evidence, answered with ``SCSS001``, and a signed *delivered* receipt is
 queued for the sender; a failed signature check queues a signed *refused,
 reason 2* receipt. Senders pull receipts with AsyncChannel ``getMessages``
@@ -28,14 +28,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
 import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -45,7 +43,7 @@ from sqlalchemy import select
 from ..config import Config
 from ..editions import edition_for_date
 from ..errors import ConfigError, EdmsAdapterError, GatewayFault, InputError, InvalidDocumentError, Problem, StoreError
-from ..i18n import N_, translate, use_language, normalize_language
+from ..i18n import N_, normalize_language, translate
 from ..model import Notification
 from ..store.database import Database, open_database, utc_now
 from ..store.inbox import DocumentState, OutgoingReceipt, QueueState, ReceivedDocument, ReceivedEvidence, ReceivedFact, RejectedMessage
@@ -120,7 +118,7 @@ class ReceiverErrorCode(enum.StrEnum):
 
 
 class ReceiverFault(GatewayFault):
-    """A request the receiving service answers with a SOAP fault; ``code`` is an :class:`ReceiverErrorCode` value.
+    """A request the receiving service rejects with a SOAP fault; ``code`` is a :class:`ReceiverErrorCode` value.
 
     ``problems`` lists what was found; the fault message shows the first ten.
     """
@@ -139,7 +137,7 @@ class ReceiverFault(GatewayFault):
 
 
 class _Transient(ReceiverFault):
-    """A failure the sender may retry: it is neither recorded nor answered with a receipt."""
+    """A failure the sender may retry, so it is neither recorded nor followed by a receipt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +146,7 @@ class ReceiverSettings:
 
     #: Key that signs receipts: a PKCS#12 file or a ``pkcs11:`` URI.
     key: str = ""
-    #: Environment variable that holds the key's password.
+    #: Environment variable that contains the key's password.
     password_env: str = "EDMS_ADAPTER_RECEIVER_PASSWORD"
     #: BIN of the authorised body, written into every receipt.
     bin: str = ""
@@ -172,6 +170,9 @@ class ReceiverSettings:
     max_document_bytes: int = 200 * 1024 * 1024
     #: Largest number of receipts one ``getMessages`` call returns.
     max_messages_per_pull: int = 100
+    #: Gateway sender id -> URL of that sender's SyncChannel endpoint that takes
+    #: pushed receipts (``edms-adapter serve --role sender``). Senders not listed pull.
+    push_endpoints: dict[str, str] = field(default_factory=dict)
 
 
 def receiver_settings(config: Config) -> ReceiverSettings:
@@ -280,7 +281,7 @@ class ReceiverService:
         self.store = store
         self.language = normalize_language(self.settings.language) or normalize_language(config.general.language) or "kk"
         self._trusted_certificates = self._load_trusted_senders()
-        self._lock = threading.Lock()
+        self._push_lock = threading.Lock()
 
     # -- configuration -------------------------------------------------
 
@@ -339,7 +340,7 @@ class ReceiverService:
         """Check, store and acknowledge one document card; raise :class:`ReceiverFault` on failure."""
         earlier = self._earlier_answer(message_id, sender_id)
         if earlier is not None:
-            logger.info("message %s from %s repeated: answered as before", message_id, sender_id)
+            logger.info("message %s from %s repeated: same response as before", message_id, sender_id)
             return earlier
         if payload is None:
             raise self._fault(ReceiverErrorCode.REQUEST, N_("the message carries no document card in requestData/data"))
@@ -348,9 +349,12 @@ class ReceiverService:
         except InvalidDocumentError as exc:
             raise self._fault(ReceiverErrorCode.CARD_SCHEMA, N_("the document card is invalid"), problems=exc.problems) from exc
 
-        same_document = self._answer_for_document(card.document_sha256)
+        # A document already received from this sender is answered as before.
+        # The same document from another gateway sender goes through every
+        # check, so it cannot borrow the first sender's acceptance.
+        same_document = self._answer_for_document(card.document_sha256, sender_id)
         if same_document is not None:
-            logger.info("message %s from %s repeats document %s: answered as before", message_id, sender_id, same_document.document_id)
+            logger.info("message %s from %s repeats document %s: same response as before", message_id, sender_id, same_document.document_id)
             return same_document
 
         try:
@@ -391,7 +395,7 @@ class ReceiverService:
                 limit=self.settings.max_document_bytes,
             )
 
-        problems = validate_xml(card.document.content)
+        problems = validate_xml(card.document.content, max_bytes=self.settings.max_document_bytes)
         if problems:
             raise self._fault(ReceiverErrorCode.DOCUMENT_SCHEMA, N_("the signed document does not match its schema"), problems=problems)
 
@@ -458,9 +462,12 @@ class ReceiverService:
             raise ReceiverFault(ReceiverErrorCode(rejection.error_code), rejection.message, problems=problems, **params)
         return None
 
-    def _answer_for_document(self, sha256: str) -> ReceiveResult | None:
+    def _answer_for_document(self, sha256: str, sender_id: str | None = None) -> ReceiveResult | None:
         with self.store.session() as session:
-            document = session.scalars(select(ReceivedDocument).where(ReceivedDocument.sha256 == sha256)).first()
+            query = select(ReceivedDocument).where(ReceivedDocument.sha256 == sha256)
+            if sender_id is not None:
+                query = query.where(ReceivedDocument.sender_id == sender_id)
+            document = session.scalars(query).first()
             if document is None:
                 return None
             return ReceiveResult(document.response_code, document.response_message, document.id, duplicate=True)
@@ -497,6 +504,7 @@ class ReceiverService:
         receipt = Receipt.refused(reference, RefusalReason.SIGNATURE_INVALID, fault.localized(self.language)[:2000], issuer_bin=self.settings.bin or None)
         with self.store.session() as session:
             queue_receipt(session, receipt, self.signer, sender_id=sender_id, document_id=None)
+        self._push_soon(sender_id)
 
     # -- storing ----------------------------------------------------------
 
@@ -571,7 +579,28 @@ class ReceiverService:
                 raise
             return earlier
         logger.info("message %s from %s: document %s received (%s, %d facts)", message_id, sender_id, document_id, header.number, card.fact_count)
+        self._push_soon(sender_id)
         return ReceiveResult(SUCCESS_CODE, message, document_id)
+
+    # -- push -------------------------------------------------------------------
+
+    def push(self, sender_id: str | None = None) -> int:
+        """Push queued receipts to the senders of ``[receiver] push_endpoints``; return how many were delivered."""
+        from .push import push_configured
+
+        with self._push_lock:
+            return push_configured(self.settings, self.store, self.signer, sender_id=sender_id)
+
+    def _push_soon(self, sender_id: str) -> None:
+        """Push in a background thread, so the sender's SendMessage is answered without waiting."""
+        if sender_id in self.settings.push_endpoints:
+            threading.Thread(target=self._push_logged, args=(sender_id,), name=f"receipt-push-{sender_id}", daemon=True).start()
+
+    def _push_logged(self, sender_id: str) -> None:
+        try:
+            self.push(sender_id)
+        except Exception:  # noqa: BLE001 - a background thread has no caller to raise to
+            logger.exception("push of receipts to sender %s failed", sender_id)
 
     # -- AsyncChannel -------------------------------------------------------
 

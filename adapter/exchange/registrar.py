@@ -268,6 +268,7 @@ class Registrar:
             receipt = Receipt.registered(self._reference(document), number, registration_day, issuer_bin=self.settings.bin or None)
             queue_receipt(session, receipt, self.signer, sender_id=document.sender_id, document_id=document.id)
         logger.info("document %s registered as %s", document_id, number)
+        self._push(document_id)
         return receipt
 
     def refuse(self, document_id: int, reason: RefusalReason | int | str) -> Receipt:
@@ -288,6 +289,7 @@ class Registrar:
             receipt = Receipt.refused(self._reference(document), code, text, issuer_bin=self.settings.bin or None)
             queue_receipt(session, receipt, self.signer, sender_id=document.sender_id, document_id=document.id)
         logger.info("document %s refused (reason %s)", document_id, int(code) if code is not None else "text")
+        self._push(document_id)
         return receipt
 
     def decide(
@@ -366,7 +368,18 @@ class Registrar:
             document.state_changed_at = now
             queue_receipt(session, receipt, self.signer, sender_id=document.sender_id, document_id=document.id)
         logger.info("document %s: %d fact(s) confirmed, %d rejected%s", document_id, len(confirmed), len(rejected), " (amended)" if amend else "")
+        self._push(document_id)
         return receipt
+
+    def _push(self, document_id: int) -> None:
+        """Push the new receipt at once when the document's sender has a push endpoint."""
+        if not self.settings.push_endpoints:
+            return
+        from .push import push_configured
+
+        with self.store.session() as session:
+            sender_id = self._load(session, document_id).sender_id
+        push_configured(self.settings, self.store, self.signer, sender_id=sender_id)
 
     # -- export ------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ class QueueState(enum.StrEnum):
 
 
 class ReceivedDocument(Base):
-    """A document accepted by the receiving service, with the answer that was returned."""
+    """A document accepted by the receiving service, with the response that was returned."""
 
     __tablename__ = "inbox_documents"
 
@@ -192,7 +192,7 @@ class OutgoingReceipt(Base):
 
 
 class RejectedMessage(Base):
-    """A message the service answered with a fault, kept so a repeat gets the same fault and no second receipt."""
+    """A message the service rejected with a fault, kept so a repeat gets the same fault and no second receipt."""
 
     __tablename__ = "inbox_rejections"
 
