@@ -292,3 +292,22 @@ def test_unexpected_handler_error_hidden(sender, caplog):
     assert caught.value.code == "INTERNAL_ERROR"
     assert "secret internal detail" not in caught.value.error_info.message
     assert len(handler.message_ids) == 1
+
+
+def test_response_without_info_is_invalid(sender):
+    response = (
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+        b'<t:SendMessageResponse xmlns:t="http://bip.bee.kz/SyncChannel/v10/Types"><response><unknown/></response>'
+        b"</t:SendMessageResponse></s:Body></s:Envelope>"
+    )
+
+    def incomplete(environ, start_response):
+        environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/xml")])
+        return [response]
+
+    with ServerThread(incomplete) as server:
+        client = GatewayClient(gateway_settings(server.url), signer=sender.signer)
+        with pytest.raises(TransportError, match="invalid SOAP message") as caught:
+            client.send_message(_card())
+    assert not isinstance(caught.value, TransientTransportError)

@@ -161,8 +161,11 @@ class GatewayClient:
         with self._lock:
             if channel not in self._services:
                 wsdl = schema_path(f"gateway/{channel}.wsdl")
+                # The bundled XSD is written from the elements seen on the wire, not
+                # from the gateway's own schema, so responses are parsed leniently:
+                # an element it does not know is skipped instead of failing the call.
                 zeep_settings = zeep.Settings(
-                    strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
+                    strict=False, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
                 )
                 client = zeep.Client(
                     str(wsdl), transport=self._transport, wsse=self._wsse, plugins=self._plugins, settings=zeep_settings
@@ -226,6 +229,8 @@ class GatewayClient:
         """Call zeep once and turn every failure into an adapter error."""
         try:
             return call()
+        except EdmsAdapterError:
+            raise
         except requests.exceptions.SSLError as exc:
             raise TransportError(
                 N_("TLS connection to {endpoint} failed: {reason}; check gateway.tls_ca_bundle and the client certificate"),
@@ -254,7 +259,16 @@ class GatewayClient:
             raise self._fault(operation, exc) from exc
         except zeep.exceptions.TransportError as exc:
             raise self._http_error(endpoint, exc.status_code) from exc
-        except (zeep.exceptions.XMLSyntaxError, zeep.exceptions.XMLParseError, zeep.exceptions.ValidationError) as exc:
+        except (
+            zeep.exceptions.XMLSyntaxError,
+            zeep.exceptions.XMLParseError,
+            zeep.exceptions.ValidationError,
+            # A response that lacks a required element or has an unknown enum
+            # value surfaces as one of these while the result is read.
+            AttributeError,
+            TypeError,
+            ValueError,
+        ) as exc:
             raise TransportError(
                 N_("invalid SOAP message in {operation} with {endpoint}: {reason}"),
                 operation=operation,
