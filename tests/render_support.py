@@ -79,8 +79,32 @@ def roster(*, language: str = "kk", edition: str = "2026-07-12") -> Roster:
 
 
 def squash(text: str) -> str:
-    """Remove all whitespace, so text compares the same however the PDF broke its lines."""
-    return re.sub(r"\s+", "", text)
+    """Remove whitespace and hyphens, so text compares the same however the PDF broke its lines.
+
+    pdftotext joins a word broken after a hyphen at the end of a line and
+    drops that hyphen, so hyphens cannot be compared.
+    """
+    return re.sub(r"[\s\-\u00ad]+", "", text)
+
+
+def has_words_in_order(text: str, phrase: str) -> bool:
+    """Return whether the words of ``phrase`` occur in ``text`` in order.
+
+    pdftotext reads a table row by row but may put the second line of a
+    wrapped cell after the text of the next cell, so a phrase in a table
+    cell is found word by word, with other text allowed in between.
+    """
+    haystack = squash(text)
+    position = 0
+    for word in phrase.split():
+        needle = squash(word)
+        if not needle:
+            continue
+        found = haystack.find(needle, position)
+        if found < 0:
+            return False
+        position = found + len(needle)
+    return True
 
 
 def pdf_text(pdf: bytes | Path, tmp_path: Path, *, name: str = "form.pdf") -> str:
@@ -90,7 +114,7 @@ def pdf_text(pdf: bytes | Path, tmp_path: Path, *, name: str = "form.pdf") -> st
         path.write_bytes(pdf)
     else:
         path = pdf
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True).stdout.decode("utf-8")
+    return subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True).stdout.decode("utf-8")
 
 
 def pdf_page_count(pdf: bytes) -> int:

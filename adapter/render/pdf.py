@@ -61,13 +61,17 @@ def _page_counter_content(label: str) -> str:
 def print_stylesheet(view: FormView, *, first_page: int) -> str:
     """Return the print stylesheet: A4 pages, footers, page numbers from ``first_page``, fonts."""
     footer = f"{view.title} {view.document_line}"
-    top = f"@top-right {{ content: {_css_string(view.translation_mark)}; font-size: 7.5pt; }}" if view.translation_mark else ""
+    margin_boxes = [
+        f"@bottom-left {{ content: {_css_string(footer)}; }}",
+        f"@bottom-right {{ content: {_page_counter_content(view.page_label)}; }}",
+    ]
+    if view.translation_mark:
+        margin_boxes.append(f"@top-right {{ content: {_css_string(view.translation_mark)}; }}")
     return (
         _FONT_FACES
-        + "@page { size: A4; margin: 18mm 15mm 18mm 25mm;"
-        + f" @bottom-left {{ content: {_css_string(footer)}; font-family: \"DejaVu Sans\"; font-size: 7.5pt; }}"
-        + f" @bottom-right {{ content: {_page_counter_content(view.page_label)}; font-family: \"DejaVu Sans\"; font-size: 7.5pt; }}"
-        + f" {top} }}\n"
+        + '@page { size: A4; margin: 18mm 15mm 18mm 25mm; font-family: "DejaVu Sans"; font-size: 7.5pt; '
+        + " ".join(margin_boxes)
+        + " }\n"
         # WeasyPrint shows the value given to counter-reset on the page that resets it.
         + f"@page :first {{ counter-reset: page {first_page}; }}\n"
     )
@@ -132,12 +136,17 @@ def render_view_pdf(view: FormView, *, rows_per_pass: int = ROWS_PER_PASS) -> by
     from pypdf import PdfReader, PdfWriter
 
     writer: PdfWriter | None = None
-    start, first_page, passes = 0, 1, 0
+    start, first_page, passes, size = 0, 1, 0, rows_per_pass
     while True:
-        end = min(start + rows_per_pass, total)
+        end = min(start + size, total)
         closing = end == total
         layout = renderer.render(start, end, opening=start == 0, closing=closing, first_page=first_page)
         pages = list(layout.pages)
+        if not closing and len(pages) < 2:
+            # The last page is carried over only when a pass fills one page
+            # before it, so a pass of fewer lines than a page holds grows.
+            size *= 2
+            continue
         next_start = None if closing else _carry_over_start(pages, start)
         if next_start is not None:
             pages = pages[:-1]
