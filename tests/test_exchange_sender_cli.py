@@ -42,7 +42,6 @@ def test_submit_status_pull_watch(exchange, config_file, capsys):
     assert code == 0
     assert document_id in out
 
-    message_id = out.split()[-1] if False else None
     inbox_id = exchange.inbox_id(_message_id(config_file, capsys, document_id))
     exchange.registrar.register(inbox_id)
     facts = len(exchange.sample.facts)

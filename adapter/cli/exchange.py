@@ -136,7 +136,7 @@ _password_file_option = click.option("--password-file", type=click.Path(dir_okay
 @click.command("submit", help=N_("Build, validate, sign, send and track a notification from an input file."))
 @click.argument("input_file", metavar="INPUT", type=click.Path(exists=True, dir_okay=False))
 @click.option("--facts", "facts_file", type=click.Path(exists=True, dir_okay=False), default=None, help=N_("Facts from a CSV or XLSX file instead of the input file."))
-@click.option("--preview", type=click.Path(dir_okay=False), default=None, help=N_("Also render the document to this .html or .pdf file before sending."))
+@click.option("--preview", type=click.Path(dir_okay=False), default=None, help=N_("Also render the document to this .html or .pdf file before it is signed."))
 @_key_option
 @_password_env_option
 @_password_file_option

@@ -45,7 +45,7 @@ def sample_path(name: str = "notification.toml") -> Path:
 
 @dataclass(frozen=True, slots=True)
 class DemoResult:
-    """What the demo did: the final status, the timeline, the decisions and the receipts.
+    """Outcome of the demo: the final status, the timeline, the decisions and the receipts.
 
     ``data_dir`` is the folder kept for inspection, or ``None`` when the demo
     ran in a temporary folder that is gone.

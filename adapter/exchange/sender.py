@@ -9,7 +9,7 @@
 
 Sending is crash-safe. The signed document, its evidence files and the
 message id are committed to the tracking store before the message goes out,
-and the gateway's answer is committed after. A process that dies in between
+and the gateway's response is committed after. A process that dies in between
 leaves the document ``queued``; :meth:`SenderClient.send_pending` sends it
 again under the same message id, and the receiving side registers a message
 id only once.
@@ -143,7 +143,7 @@ class RejectedReceipt:
 
 @dataclass(frozen=True, slots=True)
 class PullResult:
-    """What one :meth:`SenderClient.pull_receipts` call took in."""
+    """Receipts taken in by one :meth:`SenderClient.pull_receipts` call."""
 
     accepted: tuple[ReceiptRecord, ...] = ()
     rejected: tuple[RejectedReceipt, ...] = ()
@@ -195,7 +195,7 @@ class SenderClient:
         self._owns_store = store is None
         self._transport = transport
         self._receiver_certificates: tuple[x509.Certificate, ...] | None = None
-        # Called with the message id after the gateway answered and before the
+        # Called with the message id after the gateway responded and before the
         # outcome is committed; tests use it to stop the process at that point.
         self._after_send_hook: Callable[[str], None] | None = None
 
@@ -349,7 +349,7 @@ class SenderClient:
     ) -> Submission:
         # Building the card first checks every evidence file against the
         # signed document, so nothing unsendable is recorded.
-        self._card_payload(signed_xml, evidence)
+        payload = self._card_payload(signed_xml, evidence)
         header = document.header
         item_count = len(document.facts) if isinstance(document, Notification) else len(document.employees)
         document_id = self.store.record_signed(
@@ -361,16 +361,17 @@ class SenderClient:
             item_count=item_count,
             evidence=evidence,
         )
-        submission = self._send_stored(document_id)
+        submission = self._send_stored(document_id, payload)
         if preview is not None:
             submission = _with_preview(submission, preview)
         return submission
 
-    def _send_stored(self, document_id: str) -> Submission:
+    def _send_stored(self, document_id: str, payload: etree._Element | None = None) -> Submission:
         gateway = self._gateway_settings()
         store = self.store
         message_id = store.record_queued(document_id, service_id=gateway.service_id, route_id=gateway.route_id)
-        payload = self._card_payload(store.signed_xml(document_id), store.evidence(document_id))
+        if payload is None:
+            payload = self._card_payload(store.signed_xml(document_id), store.evidence(document_id))
         attempt = store.record_attempt(message_id)
 
         try:
@@ -419,14 +420,15 @@ class SenderClient:
             reason=status.reason,
         )
 
-    def _card_payload(self, signed_xml: bytes, evidence: Sequence[StoredEvidence]) -> Any:
-        from lxml import etree
-
+    def _card_payload(self, signed_xml: bytes, evidence: Sequence[StoredEvidence]) -> etree._Element:
         from .card import AttachedFile, build_card
 
         files = [AttachedFile(item.file_name, item.media_type, item.content) for item in evidence]
         card = build_card(signed_xml, evidence=files, max_bytes=self.config.documents.max_xml_bytes)
-        return etree.fromstring(card.to_xml())
+        # The card was serialised here, so its large base64 text nodes (a
+        # notification of 100,000 facts exceeds libxml2's 10 MB default) are safe to parse.
+        parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
+        return etree.fromstring(card.to_xml(), parser)
 
     def _render_preview(self, document: Document, path: Path) -> Path:
         from ..render import render_preview
@@ -622,8 +624,8 @@ class ReceiptPushHandler(BaseChannelHandler):
     """Channel handler of ``serve --role sender``: takes receipts the receiving side pushes by ``SendMessage``.
 
     Only ``SendMessage`` is served; the other operations of
-    :class:`~adapter.service.soap.BaseChannelHandler` answer with a fault.
-    A receipt that fails verification is answered with a fault whose code
+    :class:`~adapter.service.soap.BaseChannelHandler` respond with a fault.
+    A receipt that fails verification gets a fault whose code
     is :data:`RECEIPT_REJECTED_CODE`.
     """
 

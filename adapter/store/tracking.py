@@ -127,7 +127,7 @@ _RECEIPT_RANK = {
 
 
 class DecisionOutcome(enum.StrEnum):
-    """What the authorised body decided on the facts of a document, taken together."""
+    """Overall decision of the authorised body on the facts of a document."""
 
     CONFIRMED = "confirmed"
     PARTLY_CONFIRMED = "partly-confirmed"
@@ -266,7 +266,7 @@ class FactDecision(Base):
 
 @event.listens_for(StateTransition, "before_update")
 @event.listens_for(StateTransition, "before_delete")
-def _refuse_log_change(_mapper: Any, _connection: Any, target: StateTransition) -> None:
+def _reject_log_change(_mapper: Any, _connection: Any, target: StateTransition) -> None:
     raise StoreError(N_("the state log is append-only; transition {id} cannot be changed"), id=target.id)
 
 
@@ -296,7 +296,7 @@ class FactDecisionRecord:
 
 @dataclass(frozen=True, slots=True)
 class DocumentStatus:
-    """Where an outgoing document is now."""
+    """Current state of an outgoing document, with its message and decision counts."""
 
     document_id: str
     kind: str
@@ -504,7 +504,7 @@ class TrackingStore:
         """Store a receipt whose signature was verified, and apply it to its document.
 
         ``kind`` is ``delivered``, ``registered``, ``refused`` or ``decision``;
-        ``decisions`` holds ``(fact number, "confirmed" | "rejected",
+        ``decisions`` contains ``(fact number, "confirmed" | "rejected",
         justification)``. A receipt already stored (same gateway message id)
         changes nothing. A receipt for a message this sender never sent is
         stored with ``document_id`` ``None``, for review.
