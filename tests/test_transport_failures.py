@@ -311,3 +311,41 @@ def test_response_without_info_is_invalid(sender):
         with pytest.raises(TransportError, match="invalid SOAP message") as caught:
             client.send_message(_card())
     assert not isinstance(caught.value, TransientTransportError)
+
+
+def test_unknown_must_understand_header_rejected(sender):
+    with _serve(ScriptedHandler(), sender) as server:
+        envelope = _signed_request(sender, "x")
+        header = envelope.find(f"{{{SOAP11_ENV_NS}}}Header")
+        extra = etree.SubElement(header, "{urn:test:other}Routing")
+        extra.set(f"{{{SOAP11_ENV_NS}}}mustUnderstand", "1")
+        response = requests.post(server.url, data=etree.tostring(envelope), timeout=5)
+    fault_code = etree.fromstring(response.content).findtext(f".//{{{SOAP11_ENV_NS}}}Fault/faultcode")
+    assert fault_code == "soap:MustUnderstand"
+    assert _fault_code(response) == "INVALID_REQUEST"
+
+
+def test_soap12_envelope_rejected(sender):
+    with _serve(ScriptedHandler(), sender) as server:
+        body = b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body/></e:Envelope>'
+        response = requests.post(server.url, data=body, timeout=5)
+    assert response.status_code == 500
+    assert _fault_code(response) == "INVALID_REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "root"),
+    [
+        ("?xsd=common.xsd", 200, "{http://www.w3.org/2001/XMLSchema}schema"),
+        ("?wsdl=AsyncChannel", 200, "{http://schemas.xmlsoap.org/wsdl/}definitions"),
+        ("?wsdl=Other", 404, None),
+        ("?xsd=../../etc/passwd", 404, None),
+    ],
+)
+def test_schema_files_served(sender, query, status, root):
+    with _serve(ScriptedHandler(), sender) as server:
+        response = requests.get(server.url + query, timeout=5)
+    assert response.status_code == status
+    if root is not None:
+        assert etree.fromstring(response.content).tag == root
+        assert b'schemaLocation="common.xsd"' not in response.content
