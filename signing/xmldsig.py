@@ -35,6 +35,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Iterable
+from copy import deepcopy
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -88,6 +89,8 @@ def _parse(xml: bytes) -> etree._ElementTree:
 
 def _c14n(node: etree._Element | etree._ElementTree, method: CanonicalizationMethod, *, comments: bool | None = None, prefixes: Iterable[str] | None = None) -> bytes:
     with_comments = method.with_comments if comments is None else comments
+    if not method.exclusive and isinstance(node, etree._Element) and node.getparent() is not None:
+        node = _detached_subtree(node)
     return etree.tostring(
         node,
         method="c14n",
@@ -95,6 +98,25 @@ def _c14n(node: etree._Element | etree._ElementTree, method: CanonicalizationMet
         with_comments=with_comments,
         inclusive_ns_prefixes=list(prefixes) if prefixes and method.exclusive else None,
     )
+
+
+def _detached_subtree(element: etree._Element) -> etree._Element:
+    """Return a copy of ``element`` as a document root, for inclusive C14N of a subtree.
+
+    lxml 6.2 with libxml2 2.14 writes a wrong ``xmlns=""`` on the children of a
+    subtree whose default namespace is declared on an ancestor. The copy
+    declares every namespace in scope on its root and carries the inherited
+    ``xml:*`` attributes, which is what inclusive C14N renders on the apex.
+    """
+    copy = etree.Element(element.tag, attrib=dict(element.attrib), nsmap=element.nsmap)
+    for ancestor in element.iterancestors():
+        for name, value in ancestor.attrib.items():
+            if name.startswith("{http://www.w3.org/XML/1998/namespace}") and copy.get(name) is None:
+                copy.set(name, value)
+    copy.text = element.text
+    for child in element:
+        copy.append(deepcopy(child))
+    return copy
 
 
 def _b64(data: bytes) -> str:

@@ -164,13 +164,20 @@ def test_signxml_xades_signature_verifies_with_ours(test_pki):
     assert check.signing_time is not None
 
 
-def _xmlsec_sign(document: bytes, identity, *, method=xmlsec.constants.TransformRsaSha256, digest=xmlsec.constants.TransformSha256) -> bytes:
+def _xmlsec_sign(
+    document: bytes,
+    identity,
+    *,
+    method=xmlsec.constants.TransformRsaSha256,
+    digest=xmlsec.constants.TransformSha256,
+    c14n=xmlsec.constants.TransformExclC14N,
+) -> bytes:
     root = etree.fromstring(document)
-    signature = xmlsec.template.create(root, xmlsec.constants.TransformExclC14N, method)
+    signature = xmlsec.template.create(root, c14n, method)
     root.append(signature)
     reference = xmlsec.template.add_reference(signature, digest, uri="")
     xmlsec.template.add_transform(reference, xmlsec.constants.TransformEnveloped)
-    xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
+    xmlsec.template.add_transform(reference, c14n)
     key_info = xmlsec.template.ensure_key_info(signature)
     xmlsec.template.add_x509_data(key_info)
     context = xmlsec.SignatureContext()
@@ -181,10 +188,31 @@ def _xmlsec_sign(document: bytes, identity, *, method=xmlsec.constants.Transform
     return etree.tostring(root)
 
 
-def test_xmlsec_signature_verifies_with_ours(test_pki):
-    check = verify_xml_signature(_xmlsec_sign(DOCUMENT, test_pki.head))
+@pytest.mark.parametrize(
+    ("c14n", "expected"),
+    [
+        (xmlsec.constants.TransformExclC14N, CanonicalizationMethod.EXCLUSIVE),
+        (xmlsec.constants.TransformInclC14N, CanonicalizationMethod.C14N_1_0),
+        (xmlsec.constants.TransformExclC14NWithComments, CanonicalizationMethod.EXCLUSIVE_WITH_COMMENTS),
+    ],
+)
+def test_xmlsec_signature_verifies_with_ours(test_pki, c14n, expected):
+    # libxmlsec1 declares the XML-DSig namespace as the default namespace of ds:Signature.
+    check = verify_xml_signature(_xmlsec_sign(DOCUMENT, test_pki.head, c14n=c14n))
     assert check.intact, check.problems
+    assert check.canonicalization is expected
     assert check.certificate == test_pki.head.certificate
+
+
+def test_nca_style_signature_with_comments_verifies(test_pki):
+    # NCA RK's signer uses C14N 1.0 with comments; URI="" still leaves comments out of the digest.
+    document = DOCUMENT.replace(b"<facts>", b"<!-- checked by the operator --><facts>")
+    signed = _xmlsec_sign(document, test_pki.head, c14n=xmlsec.constants.TransformInclC14NWithComments)
+    check = verify_xml_signature(signed)
+    assert check.intact, check.problems
+    assert check.canonicalization is CanonicalizationMethod.C14N_1_0_WITH_COMMENTS
+    altered_comment = verify_xml_signature(signed.replace(b"checked by the operator", b"not checked"))
+    assert altered_comment.intact
 
 
 def test_sha1_only_when_allowed(test_pki):
