@@ -303,3 +303,28 @@ def test_unknown_revocation_is_retryable(test_pki, tmp_path):
     assert caught.value.error_code is ReceiverErrorCode.REVOCATION_UNKNOWN
     assert again.value.error_code is ReceiverErrorCode.REVOCATION_UNKNOWN
     assert queued == []
+
+
+def test_roster_registered_not_decided(desk, test_pki):
+    from adapter.exchange.card import build_card
+    from adapter.model import Employee, Roster, SignatoryRole
+    from adapter.xml import build_xml
+    from receiver_support import notification
+    from signing.verify import sign_document
+
+    service, registrar = desk
+    employee = test_pki.employee
+    header = notification(test_pki, test_pki.head).header
+    signatory = notification(test_pki, employee, role=SignatoryRole.EMPLOYEE).signatory
+    roster = Roster(header, (Employee(1, "ТЕСТОВА АЙГҮЛ", "test@example.gov.kz", "+7 701 000 0001"),), signatory)
+    card = build_card(sign_document(build_xml(roster), signer_of(employee), settings=service.config))
+
+    document_id = service.receive(message_id=str(uuid.uuid4()), sender_id=SENDER_ID, payload=card.to_xml()).document_id
+    registrar.register(document_id)
+
+    entry = registrar.get(document_id)
+    assert entry.kind == "roster"
+    assert entry.state is DocumentState.REGISTERED
+    with pytest.raises(InputError) as caught:
+        registrar.decide(document_id, confirm="1")
+    assert "roster" in str(caught.value)

@@ -326,6 +326,12 @@ class Registrar:
 
         with self.store.session() as session:
             document = self._load(session, document_id)
+            if document.kind != "notification":
+                raise InputError(
+                    N_("document {value} is a staff roster, which has no facts to decide; registering it is enough"),
+                    field="document",
+                    value=document_id,
+                )
             self._require_state(document, (DocumentState.REGISTERED, DocumentState.DECIDED), "decided")
             facts = {fact.number: fact for fact in document.facts}
             unknown = sorted(decision.fact for decision in decisions if decision.fact not in facts)
