@@ -206,6 +206,9 @@ def normalize_ip(value: object, *, field: str = "facts.ip") -> str:
             value=text,
             code="invalid-ip",
         )
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        # Written out here because Python 3.13 changed how str() shows these addresses.
+        return f"::ffff:{address.ipv4_mapped}"
     return str(address)
 
 
@@ -765,7 +768,7 @@ def fact_errors(fact: Fact) -> list[InputError]:
     if not host:
         return errors
     if _is_ip(host):
-        address = str(ipaddress.ip_address(host))
+        address = normalize_ip(host)
         if fact.ip is not None and fact.ip != address:
             errors.append(
                 InputError(

@@ -273,3 +273,8 @@ def test_check_roster_raises(roster):
     with pytest.raises(InvalidDocumentError) as caught:
         check_roster(with_employees(roster))
     assert caught.value.source == roster.header.number
+
+
+def test_ipv4_mapped_url_host_matches_ip(notification):
+    document = with_facts(notification, Fact(1, "HTTP", ip="::ffff:203.0.113.1", url="http://[::ffff:203.0.113.1]/"))
+    assert validate_notification(document) == ()
