@@ -22,7 +22,7 @@ FOREIGN_BIN = "110740004565"
 
 
 def start_exchange(folder: Path) -> LoopbackExchange:
-    """Start a loopback exchange whose receiver also knows :data:`FOREIGN_SENDER_ID`."""
+    """Start a loopback exchange whose receiver also maps :data:`FOREIGN_SENDER_ID` to :data:`FOREIGN_BIN`."""
     from adapter.exchange.demo import DEMO_SENDER_ID
     from adapter.inputs import load_input
     from adapter.exchange.demo import sample_path

@@ -20,7 +20,7 @@ from sender_support import numbered_sample, sender, start_exchange
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Runs in a child process: submits one notification and kills itself with
-# SIGKILL right after the receiving service answered, before the sender
+# SIGKILL right after the receiving service responded, before the sender
 # commits the outcome.
 _CHILD = textwrap.dedent(
     """

@@ -200,3 +200,34 @@ def test_newer_schema_version_rejected(tmp_path):
     with pytest.raises(StoreError) as caught:
         open_database(url)
     assert "99" in str(caught.value)
+
+
+def test_schema_compiles_for_postgresql():
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from adapter.store.database import Base
+
+    dialect = postgresql.dialect()
+    tables = {table.name: table for table in Base.metadata.sorted_tables}
+    for name in ("outgoing_documents", "outgoing_messages", "outgoing_transitions", "received_receipts", "fact_decisions"):
+        ddl = str(CreateTable(tables[name]).compile(dialect=dialect))
+        assert "BIGSERIAL" in ddl or "BIGINT" in ddl, name
+        for index in tables[name].indexes:
+            assert str(CreateIndex(index).compile(dialect=dialect)).startswith("CREATE")
+    documents = str(CreateTable(tables["outgoing_documents"]).compile(dialect=dialect))
+    assert "TIMESTAMP WITH TIME ZONE" in documents
+
+
+def test_status_lookups_use_indexes(store):
+    document_id = _signed(store)
+    message_id = store.record_queued(document_id, service_id="S")
+    queries = {
+        "outgoing_documents": "SELECT id FROM outgoing_documents WHERE number = '01-02/15'",
+        "outgoing_messages": f"SELECT id FROM outgoing_messages WHERE message_id = '{message_id}'",
+        "state": "SELECT id FROM outgoing_documents WHERE state = 'queued'",
+    }
+    with store.database.session() as session:
+        for name, query in queries.items():
+            plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+            assert "USING" in plan and "INDEX" in plan, (name, plan)

@@ -201,18 +201,26 @@ class Database:
         from .. import __version__
 
         with self.session() as session:
-            row = session.scalars(select(SchemaVersion).where(SchemaVersion.id == 1)).first()
+            found = session.scalar(select(SchemaVersion.version).where(SchemaVersion.id == 1))
+        if found is None:
             now = utc_now()
-            if row is None:
-                session.add(SchemaVersion(id=1, version=SCHEMA_VERSION, software=__version__, created_at=now, updated_at=now))
+            try:
+                with self.session() as session:
+                    session.add(SchemaVersion(id=1, version=SCHEMA_VERSION, software=__version__, created_at=now, updated_at=now))
                 return
-            if row.version > SCHEMA_VERSION:
-                raise StoreError(
-                    N_("the database {url} has table layout version {found}, newer than version {supported} of this release; upgrade edms-adapter or use another database"),
-                    url=self.display_url,
-                    found=row.version,
-                    supported=SCHEMA_VERSION,
-                )
+            except StoreError:
+                # Another process opening a new database wrote the row first.
+                with self.session() as session:
+                    found = session.scalar(select(SchemaVersion.version).where(SchemaVersion.id == 1))
+                if found is None:
+                    raise
+        if found > SCHEMA_VERSION:
+            raise StoreError(
+                N_("the database {url} has table layout version {found}, newer than version {supported} of this release; upgrade edms-adapter or use another database"),
+                url=self.display_url,
+                found=found,
+                supported=SCHEMA_VERSION,
+            )
 
     @contextmanager
     def session(self) -> Iterator[Session]:

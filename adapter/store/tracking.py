@@ -429,7 +429,7 @@ class TrackingStore:
         """
         now = utc_now()
         with self.database.session() as session:
-            row = self._document_row(session, document_id)
+            row = self._find(session, document_id)
             existing = self._latest_message(session, row.id)
             if existing is not None:
                 message_id = existing.message_id
@@ -511,9 +511,7 @@ class TrackingStore:
         """
         now = utc_now()
         with self.database.session() as session:
-            duplicate = session.scalars(
-                select(ReceivedReceipt).where(ReceivedReceipt.gateway_message_id == gateway_message_id)
-            ).first()
+            duplicate = self._stored_receipt(session, gateway_message_id)
             if duplicate is not None:
                 return self._receipt_record(session, duplicate)
 
@@ -560,9 +558,7 @@ class TrackingStore:
     ) -> ReceiptRecord:
         """Store a receipt that failed verification, for review; no document changes state."""
         with self.database.session() as session:
-            duplicate = session.scalars(
-                select(ReceivedReceipt).where(ReceivedReceipt.gateway_message_id == gateway_message_id)
-            ).first()
+            duplicate = self._stored_receipt(session, gateway_message_id)
             if duplicate is not None:
                 return self._receipt_record(session, duplicate)
             receipt = ReceivedReceipt(
@@ -640,14 +636,15 @@ class TrackingStore:
         session.flush()
 
     @staticmethod
-    def _outcome(session: Session, document: OutgoingDocument) -> DecisionOutcome | None:
-        counts = dict(
-            session.execute(
-                select(FactDecision.decision, func.count())
-                .where(FactDecision.document_pk == document.id)
-                .group_by(FactDecision.decision)
-            ).all()
-        )
+    def _decision_counts(session: Session, document_pk: int) -> dict[str, int]:
+        rows = session.execute(
+            select(FactDecision.decision, func.count()).where(FactDecision.document_pk == document_pk).group_by(FactDecision.decision)
+        ).all()
+        return {decision: count for decision, count in rows}
+
+    @classmethod
+    def _outcome(cls, session: Session, document: OutgoingDocument) -> DecisionOutcome | None:
+        counts = cls._decision_counts(session, document.id)
         confirmed = counts.get("confirmed", 0)
         rejected = counts.get("rejected", 0)
         if confirmed + rejected < max(document.item_count, 1):
@@ -823,8 +820,9 @@ class TrackingStore:
             identifier=identifier,
         )
 
-    def _document_row(self, session: Session, document_id: str) -> OutgoingDocument:
-        return self._find(session, document_id)
+    @staticmethod
+    def _stored_receipt(session: Session, gateway_message_id: str) -> ReceivedReceipt | None:
+        return session.scalars(select(ReceivedReceipt).where(ReceivedReceipt.gateway_message_id == gateway_message_id)).first()
 
     @staticmethod
     def _message_row(session: Session, message_id: str) -> OutgoingMessage:
@@ -843,13 +841,7 @@ class TrackingStore:
         message = self._latest_message(session, row.id)
         counts: dict[str, int] = {}
         if row.state in (DocumentState.REGISTERED.value, DocumentState.DECIDED.value):
-            counts = dict(
-                session.execute(
-                    select(FactDecision.decision, func.count())
-                    .where(FactDecision.document_pk == row.id)
-                    .group_by(FactDecision.decision)
-                ).all()
-            )
+            counts = self._decision_counts(session, row.id)
         return DocumentStatus(
             document_id=row.document_id,
             kind=row.kind,
