@@ -70,6 +70,14 @@ def _message_id(config_file, capsys, document_id: str) -> str:
     return line.split()[2]
 
 
+def test_submit_with_preview(config_file, capsys, tmp_path):
+    preview = tmp_path / "preview.html"
+    code, out, err = _run(config_file, capsys, "submit", str(SAMPLES / "notification.toml"), "--preview", str(preview))
+    assert code == 0, err
+    assert f"Preview written to {preview}" in out
+    assert preview.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+
+
 def test_status_unknown_document(config_file, capsys):
     code, _, err = _run(config_file, capsys, "status", "no-such-document")
     assert code == 1
