@@ -92,7 +92,7 @@ def test_ec_key_signs(test_pki):
     assert check.signature_method is SignatureMethod.ECDSA_SHA256
 
 
-def test_legacy_and_gost_methods_are_not_used_to_sign(test_pki):
+def test_signer_rejects_sha1_and_gost(test_pki):
     signer = load_pkcs12(test_pki.head.p12_path, test_pki.password)
     for method in (SignatureMethod.RSA_SHA1, SignatureMethod.GOST34310_GOST34311, SignatureMethod.ECDSA_SHA256):
         with pytest.raises(SigningError):
@@ -152,6 +152,7 @@ def _gost_container(certificate, password: str, *, shrouded: bool = True) -> byt
             "private_key": os.urandom(32),
         }
     )
+
     if shrouded:
         salt = os.urandom(8)
         encrypted = asn1_keys.EncryptedPrivateKeyInfo(
@@ -165,11 +166,13 @@ def _gost_container(certificate, password: str, *, shrouded: bool = True) -> byt
         key_bag = asn1_pkcs12.SafeBag({"bag_id": "pkcs8_shrouded_key_bag", "bag_value": encrypted})
     else:
         key_bag = asn1_pkcs12.SafeBag({"bag_id": "key_bag", "bag_value": asn1_keys.PrivateKeyInfo.load(key_info.dump())})
+
     cert = asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
     cert_bag = asn1_pkcs12.SafeBag({"bag_id": "cert_bag", "bag_value": asn1_pkcs12.CertBag({"cert_id": "x509", "cert_value": cert})})
     safe = asn1_pkcs12.SafeContents([key_bag, cert_bag])
     authenticated = asn1_pkcs12.AuthenticatedSafe([cms.ContentInfo({"content_type": "data", "content": safe.dump()})])
     authenticated_bytes = authenticated.dump()
+
     mac_salt = os.urandom(8)
     mac_key = pkcs12_kdf(secret, mac_salt, 3, 2048, 20)
     pfx = asn1_pkcs12.Pfx(
