@@ -172,7 +172,11 @@ def test_signature_block_from_verification_result():
         ({"intact": True, "trusted": False, "revoked": False}, SignatureState.UNTRUSTED),
         ({"intact": True, "trusted": True, "revoked": True}, SignatureState.REVOKED),
         ({"intact": False, "trusted": True, "revoked": False}, SignatureState.INVALID),
-        ({"intact": True, "trusted": True, "revoked": None}, SignatureState.VALID),
+        ({"intact": True, "trusted": True, "revoked": None}, SignatureState.REVOCATION_UNKNOWN),
+        ({"intact": True, "trusted": True, "revoked": None, "revocation_accepted": True}, SignatureState.VALID),
+        ({"intact": True, "trusted": True, "revoked": False, "policy_ok": False}, SignatureState.WITH_PROBLEMS),
+        ({"intact": True, "trusted": True, "revoked": False, "problems": (Problem("x", "y"),)}, SignatureState.WITH_PROBLEMS),
+        ({"intact": True, "trusted": False, "revoked": True}, SignatureState.REVOKED),
     ],
 )
 def test_signature_state_from_flags(flags, state):
@@ -187,6 +191,16 @@ def test_signature_problems_rendered_in_form_language():
 
     assert "the certificate X is not trusted" in page
     assert "Қолтаңба бүтін, бірақ сертификат сенімді емес." in page
+
+
+def test_signature_warnings_listed():
+    result = SimpleNamespace(intact=True, trusted=True, revoked=None, revocation_accepted=True, warnings=(Problem("ocsp", "the OCSP responder {value} timed out", value="ocsp.example"),))
+
+    page = _text(render_html(notification(), language="ru", verification=result))
+
+    assert "Предупреждения:" in page
+    assert "the OCSP responder ocsp.example timed out" in page
+    assert "signature-valid" in page
 
 
 def test_not_verified_signature_block():

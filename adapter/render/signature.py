@@ -24,6 +24,10 @@ class SignatureState(enum.StrEnum):
     """Intact, the certificate path leads to a trusted root, not revoked."""
     UNTRUSTED = "untrusted"
     """Intact, but the certificate is not trusted (unknown root, expired, no signing rights)."""
+    WITH_PROBLEMS = "with-problems"
+    """Intact and trusted, but a check found problems, such as a signer who may not sign this document."""
+    REVOCATION_UNKNOWN = "revocation-unknown"
+    """Intact and trusted, but whether the certificate was revoked is unknown and the policy does not accept that."""
     REVOKED = "revoked"
     """Intact, but the certificate was revoked at the signing time."""
     INVALID = "invalid"
@@ -36,8 +40,8 @@ class SignatureState(enum.StrEnum):
 class SignatureSummary:
     """The facts about one signature that a rendered form shows.
 
-    ``problems`` holds the verification's problems already rendered as text
-    in the language of the form.
+    ``problems`` and ``warnings`` hold the verification's findings already
+    rendered as text in the language of the form.
     """
 
     state: SignatureState
@@ -49,6 +53,7 @@ class SignatureSummary:
     certificate_issuer: str | None = None
     signing_time: dt.datetime | None = None
     problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def not_verified(cls) -> SignatureSummary:
@@ -60,9 +65,10 @@ class SignatureSummary:
         """Build a summary from a verification result.
 
         ``result`` needs ``intact``, ``trusted`` and ``revoked`` flags and
-        may have ``signer`` (with ``full_name``, ``iin``, ``bin``, ``role``
+        may have ``revocation_accepted`` (an unknown revocation status
+        accepted by the policy), ``signer`` (with ``full_name``, ``iin``, ``bin``, ``role``
         or ``roles``, ``serial_number``, ``issuer``, or a ``certificate``
-        holding them), ``signing_time`` and ``problems``. A
+        holding them), ``signing_time``, ``problems`` and ``warnings``. A
         :class:`SignatureSummary` passes through unchanged.
         """
         if isinstance(result, SignatureSummary):
@@ -79,16 +85,22 @@ class SignatureSummary:
             certificate_issuer=_text(_first_attribute((signer, certificate), "issuer", "certificate_issuer")),
             signing_time=getattr(result, "signing_time", None) or getattr(signer, "signing_time", None),
             problems=tuple(_problem_text(problem, language) for problem in getattr(result, "problems", None) or ()),
+            warnings=tuple(_problem_text(problem, language) for problem in getattr(result, "warnings", None) or ()),
         )
 
 
 def _state(result: Any) -> SignatureState:
     if not getattr(result, "intact", False):
         return SignatureState.INVALID
-    if getattr(result, "revoked", False):
+    revoked = getattr(result, "revoked", None)
+    if revoked:
         return SignatureState.REVOKED
     if not getattr(result, "trusted", False):
         return SignatureState.UNTRUSTED
+    if revoked is None and not getattr(result, "revocation_accepted", False):
+        return SignatureState.REVOCATION_UNKNOWN
+    if getattr(result, "problems", None) or getattr(result, "policy_ok", True) is False:
+        return SignatureState.WITH_PROBLEMS
     return SignatureState.VALID
 
 

@@ -62,6 +62,7 @@ _UI_LABELS: Mapping[str, str] = MappingProxyType({
     "signing_time": N_("Signing time"),
     "signature_status": N_("Signature status"),
     "problems": N_("Problems found"),
+    "warnings": N_("Warnings"),
     "sender": N_("Sender"),
     "signed_electronically": N_("signed with an electronic digital signature"),
 })
@@ -77,6 +78,8 @@ _ROLE_NAMES: Mapping[str, str] = MappingProxyType({
 _STATE_TEXT: Mapping[SignatureState, str] = MappingProxyType({
     SignatureState.VALID: N_("The signature is valid and the certificate is trusted."),
     SignatureState.UNTRUSTED: N_("The signature is intact, but the certificate is not trusted."),
+    SignatureState.WITH_PROBLEMS: N_("The signature is intact and the certificate is trusted, but the checks found the problems listed below."),
+    SignatureState.REVOCATION_UNKNOWN: N_("The signature is intact and the certificate is trusted, but whether the certificate was revoked is unknown."),
     SignatureState.REVOKED: N_("The signature is intact, but the certificate was revoked."),
     SignatureState.INVALID: N_("The signature is invalid: the document was changed after signing or the signature is damaged."),
     SignatureState.NOT_VERIFIED: N_("The signature was not verified."),
