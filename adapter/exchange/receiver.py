@@ -110,8 +110,6 @@ class ReceiverErrorCode(enum.StrEnum):
     SENDER = "EDMS-POL-002"
     #: The document follows a rules edition that was not in force on its date.
     EDITION = "EDMS-POL-003"
-    #: The service failed; the sender may retry with the same message id.
-    INTERNAL = "EDMS-SRV-001"
     #: The revocation status of the signer's certificate could not be established;
     #: the sender may retry with the same message id.
     REVOCATION_UNKNOWN = "EDMS-SRV-002"
