@@ -90,9 +90,9 @@ def squash(text: str) -> str:
 def has_words_in_order(text: str, phrase: str) -> bool:
     """Return whether the words of ``phrase`` occur in ``text`` in order.
 
-    pdftotext reads a table row by row but may put the second line of a
-    wrapped cell after the text of the next cell, so a phrase in a table
-    cell is found word by word, with other text allowed in between.
+    pdftotext may put the second line of a wrapped table cell after the
+    text of the next cell. So a phrase is found word by word, with other
+    text allowed in between.
     """
     haystack = squash(text)
     position = 0

@@ -1,8 +1,8 @@
 """Rendering of notifications, rosters and receipts as HTML and PDF, in Kazakh, Russian and English.
 
-The forms follow Appendix 1 and Appendix 2 of the rules; the Kazakh wording is
-the order's, the Russian a working translation marked as such on the page. A
-signed document shows a signature block from a verification result.
+The forms follow Appendix 1 and Appendix 2 of the rules. The Kazakh wording is
+the order's, and the Russian is a working translation marked as such on the
+page. A signed document shows a signature block from a verification result.
 """
 
 from __future__ import annotations

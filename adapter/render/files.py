@@ -62,7 +62,7 @@ class RenderFormat(enum.StrEnum):
 class RenderedFile:
     """A form written by :func:`render_file`.
 
-    ``signature`` is ``None`` for an unsigned document; its ``state`` says
+    ``signature`` is ``None`` for an unsigned document. Its ``state`` tells
     whether the signature was verified and what was found.
     """
 
@@ -132,8 +132,8 @@ def render_file(
     """Render an XML notification or roster to ``out`` (default: beside it, with the format's suffix).
 
     A signed document is verified when ``verify`` is true and the signing
-    package and a trust configuration are available; otherwise its signature
-    block says it was not verified. A verified document is rendered from
+    package and a trust configuration are available. Otherwise its signature
+    block shows it as not verified. A verified document is rendered from
     the element the signature covers. ``config`` is an
     :class:`adapter.config.Config` (default: all settings at their defaults).
     """

@@ -53,8 +53,8 @@ def render_view_html(view: FormView, *, start: int = 0, end: int | None = None, 
     """Render rows ``start`` to ``end`` of ``view`` as one HTML page.
 
     ``opening`` adds the top of the form (recipient, title, preamble) and
-    ``closing`` the end (attestation, signatory, signature block); the PDF
-    renderer lays a large table out in slices with these flags.
+    ``closing`` the end (attestation, signatory, signature block). The PDF
+    renderer uses these flags to lay a large table out in slices.
     """
     template = environment().get_template(view.template)
     context = view.template_context(

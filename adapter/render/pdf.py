@@ -143,8 +143,8 @@ def render_view_pdf(view: FormView, *, rows_per_pass: int = ROWS_PER_PASS) -> by
         layout = renderer.render(start, end, opening=start == 0, closing=closing, first_page=first_page)
         pages = list(layout.pages)
         if not closing and len(pages) < 2:
-            # The last page is carried over only when a pass fills one page
-            # before it, so a pass of fewer lines than a page holds grows.
+            # The last page is carried over only when a full page precedes it,
+            # so a pass shorter than one page is retried with twice the lines.
             size *= 2
             continue
         next_start = None if closing else _carry_over_start(pages, start)

@@ -3,7 +3,7 @@
 Receipts are the product's own documents, not forms of the order, so every
 label comes from the ``render`` catalog and no working translation notice
 applies. A receipt returned by :func:`adapter.exchange.receipts.verify_receipt`
-carries its signer's certificate; its signature block then shows the signer
+carries its signer's certificate. Its signature block then shows the signer
 as verified, because that function raises on a broken or untrusted signature.
 """
 

@@ -1,4 +1,4 @@
-"""What the signature block of a rendered form shows.
+"""Contents of the signature block of a rendered form.
 
 :class:`SignatureSummary` is built from a verification result
 (:class:`signing.verify.VerificationResult`) or from any object with the same

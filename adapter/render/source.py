@@ -10,7 +10,7 @@ from typing import Any
 
 from ..codelists import CodeListEntry, load_violation_types
 from ..config import Config
-from ..errors import ConfigError, DocumentTooLargeError, InputError
+from ..errors import DocumentTooLargeError, InputError
 from ..i18n import N_
 from ..model import Document
 from .signature import SignatureSummary
@@ -40,7 +40,7 @@ def _read(path: Path, limit: int) -> bytes:
     except FileNotFoundError:
         raise InputError(N_("file {value} not found; check the path"), field="file", value=str(path), code="not-found") from None
     except OSError as exc:
-        raise InputError(N_("cannot read {value}: {reason}"), field="file", value=str(path), reason=exc.strerror or str(exc)) from exc
+        raise InputError(N_("failed to read {value}: {reason}"), field="file", value=str(path), reason=exc.strerror or str(exc)) from exc
     if size > limit:
         raise DocumentTooLargeError(size=size, limit=limit, source=str(path))
     return path.read_bytes()
@@ -78,18 +78,7 @@ def _verify(data: bytes, config: Config, language: str | None) -> tuple[Signatur
 
 def _violation_types(config: Config) -> Mapping[str, CodeListEntry] | None:
     name = config.documents.violation_types_file
-    if not name:
-        return None
-    path = config.resolve_path(name)
-    try:
-        return load_violation_types(path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            N_("cannot read the violation type list {path}: {reason}"),
-            key="documents.violation_types_file",
-            path=str(path),
-            reason=str(exc),
-        ) from exc
+    return load_violation_types(config.resolve_path(name)) if name else None
 
 
 def load_for_rendering(

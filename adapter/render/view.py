@@ -98,10 +98,10 @@ _PAGE_LABEL = N_("Page {number}")
 class FactRow:
     """One line of the facts table as people read it.
 
-    ``domain`` and ``url`` are the Unicode forms people read; ``domain_ascii``
+    ``domain`` and ``url`` are the Unicode forms people read. ``domain_ascii``
     and ``url_ascii`` are the forms the document carries (A-label host,
-    percent-encoded path), present only when they differ, so a reader can
-    copy the exact value into a blocking list.
+    percent-encoded path). They are present only when they differ, and they
+    let a reader copy the exact value into a blocking list.
     """
 
     number: int
@@ -122,7 +122,7 @@ class FormView:
 
     ``rows`` are the table lines: :class:`FactRow` for a notification and
     :class:`~adapter.model.Employee` for a roster. The PDF renderer lays
-    them out in slices, so a view holds no rendered text of its own.
+    them out in slices, so a view contains no rendered text of its own.
     """
 
     kind: str
