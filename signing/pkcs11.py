@@ -145,7 +145,7 @@ def load_pkcs11_signer(uri: str, *, pin: PasswordSource | None, module: str | No
     ``module-path``.
     """
     import pkcs11
-    from pkcs11 import Attribute, KeyType, ObjectClass
+    from pkcs11 import KeyType, ObjectClass
 
     parts = parse_pkcs11_uri(uri)
     module_path = parts.module_path or module

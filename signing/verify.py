@@ -30,8 +30,8 @@ from .keys import Signer, check_signing_usage
 from .policy import check_signatory, enforce_signatory
 from .revocation import CertStatus, RevocationStatus, check_chain_revocation
 from .settings import SigningSettings
-from .trust import validate_path
-from .xmldsig import sign_xml, verify_xml_signature
+from .trust import require_aware, validate_path
+from .xmldsig import SignatureCheck, sign_xml, verify_xml_signature
 
 __all__ = ["SignerInfo", "VerificationResult", "sign_document", "verify_document"]
 
@@ -151,7 +151,7 @@ def verify_document(
     now = dt.datetime.now(dt.timezone.utc)
     # NOTE: the XAdES signing time is the signer's own claim, not a time-stamp;
     # a receiver that has the time the gateway delivered the document should pass it as ``at``.
-    checked_at = _aware(at) if at is not None else check.signing_time
+    checked_at = require_aware(at) if at is not None else check.signing_time
     if check.signing_time is not None and check.signing_time > now + _CLOCK_SKEW:
         problems.append(Problem("signing-time-future", N_("the signing time {time} is in the future; check the signer's clock"), params={"time": check.signing_time.isoformat()}))
     if checked_at is None and check.intact:
@@ -169,40 +169,12 @@ def verify_document(
     revocation_accepted = False
     warnings: list[Problem] = []
     if check.intact and cert is not None and info is not None and checked_at is not None:
-        if not info.can_sign:
-            problems.append(Problem("signing-certificate", N_("the certificate of {holder} is not a signing certificate (it lacks nonRepudiation or is for authentication only); sign with the RSA256_... signing key"), params={"holder": info.full_name or info.subject}))
-        intermediates = tuple(other for other in check.certificates if other is not cert)
-        validation = validate_path(cert, intermediates=intermediates, at=checked_at, settings=config)
-        trusted = validation.trusted
-        problems.extend(validation.problems)
-        if trusted:
-            statuses = check_chain_revocation(validation.chain, at=checked_at, settings=config)
-            revoked, revocation_accepted = _combine_revocation(statuses)
-            for status in statuses:
-                (problems if not status.acceptable or status.revoked else warnings).extend(status.problems)
+        trusted, revoked, revocation_accepted = _check_certificate(check, info, checked_at, config, problems, warnings)
 
     document: Document | None = None
     policy_ok = False
     if check.intact and check.signed_bytes is not None and info is not None:
-        try:
-            document = _parse_document(check.signed_bytes, config)
-        except InvalidDocumentError as exc:
-            problems.append(Problem("document-invalid", N_("the signed document is not a valid notification or roster: {reason}"), params={"reason": exc.localized()}))
-        if document is not None:
-            policy_problems = check_signatory(document, info, signing_settings)
-            problems.extend(policy_problems)
-            policy_ok = not policy_problems
-            sender_bin = document.header.sender.bin
-            if expected_sender_bin is not None and sender_bin != expected_sender_bin:
-                problems.append(
-                    Problem(
-                        "sender-mismatch",
-                        N_("the document names the sender BIN {document_bin}, but it was expected from BIN {expected_bin}"),
-                        field="header.sender.bin",
-                        params={"document_bin": sender_bin or "-", "expected_bin": expected_sender_bin},
-                    )
-                )
-                policy_ok = False
+        document, policy_ok = _check_document(check.signed_bytes, info, config, signing_settings, expected_sender_bin, problems)
 
     # The key usage rule runs both here and in the signatory policy: report it once.
     problems = list({_problem_key(problem): problem for problem in problems}.values())
@@ -228,15 +200,68 @@ def verify_document(
     return result
 
 
+def _check_certificate(
+    check: SignatureCheck,
+    info: CertificateInfo,
+    at: dt.datetime,
+    config: Config,
+    problems: list[Problem],
+    warnings: list[Problem],
+) -> tuple[bool, bool | None, bool]:
+    """Judge the signing certificate at ``at``; return (trusted, revoked, revocation accepted).
+
+    Problems go to ``problems``, and the reasons of a revocation status that
+    the policy accepts anyway go to ``warnings``.
+    """
+    cert = check.certificate
+    assert cert is not None
+    if not info.can_sign:
+        problems.append(Problem("signing-certificate", N_("the certificate of {holder} is not a signing certificate (it lacks nonRepudiation or is for authentication only); sign with the RSA256_... signing key"), params={"holder": info.full_name or info.subject}))
+    intermediates = tuple(other for other in check.certificates if other is not cert)
+    validation = validate_path(cert, intermediates=intermediates, at=at, settings=config)
+    problems.extend(validation.problems)
+    if not validation.trusted:
+        return False, None, False
+    statuses = check_chain_revocation(validation.chain, at=at, settings=config)
+    for status in statuses:
+        (problems if not status.acceptable or status.revoked else warnings).extend(status.problems)
+    revoked, accepted = _combine_revocation(statuses)
+    return True, revoked, accepted
+
+
+def _check_document(
+    signed_bytes: bytes,
+    info: CertificateInfo,
+    config: Config,
+    signing_settings: SigningSettings,
+    expected_sender_bin: str | None,
+    problems: list[Problem],
+) -> tuple[Document | None, bool]:
+    """Parse the signed bytes and apply the signatory policy; return (document, policy passed)."""
+    try:
+        document = _parse_document(signed_bytes, config)
+    except InvalidDocumentError as exc:
+        problems.append(Problem("document-invalid", N_("the signed document is not a valid notification or roster: {reason}"), params={"reason": exc.localized()}))
+        return None, False
+    policy_problems = check_signatory(document, info, signing_settings)
+    problems.extend(policy_problems)
+    sender_bin = document.header.sender.bin
+    if expected_sender_bin is not None and sender_bin != expected_sender_bin:
+        problems.append(
+            Problem(
+                "sender-mismatch",
+                N_("the document names the sender BIN {document_bin}, but it was expected from BIN {expected_bin}"),
+                field="header.sender.bin",
+                params={"document_bin": sender_bin or "-", "expected_bin": expected_sender_bin},
+            )
+        )
+        return document, False
+    return document, not policy_problems
+
+
 def _problem_key(problem: Problem) -> tuple[object, ...]:
     params = tuple(sorted((name, str(value)) for name, value in problem.params.items()))
     return (problem.code, problem.message, problem.field, problem.location, params)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None:
-        raise ValueError("the verification time must carry a time zone")
-    return moment.astimezone(dt.timezone.utc)
 
 
 def _combine_revocation(statuses: tuple[RevocationStatus, ...]) -> tuple[bool | None, bool]:
@@ -276,7 +301,7 @@ def sign_document(
     if info.is_gost:
         raise UnsupportedKeyError(N_("the key of {holder} is a GOST key; this build signs with RSA or EC keys only"), holder=info.full_name or info.subject)
     check_signing_usage(cert)
-    when = _aware(signing_time) if signing_time is not None else dt.datetime.now(dt.timezone.utc)
+    when = require_aware(signing_time, "signing_time") if signing_time is not None else dt.datetime.now(dt.timezone.utc)
     if not info.is_valid_at(when):
         raise SigningError(
             N_("the certificate of {holder} is valid from {not_before} to {not_after}, not at the signing time {time}; renew the key"),
