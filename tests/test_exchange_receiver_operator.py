@@ -328,3 +328,35 @@ def test_roster_registered_not_decided(desk, test_pki):
     with pytest.raises(InputError) as caught:
         registrar.decide(document_id, confirm="1")
     assert "roster" in str(caught.value)
+
+
+def test_concurrent_repeats_store_once(desk, test_pki):
+    from concurrent.futures import ThreadPoolExecutor
+
+    service, _registrar = desk
+    card, _signed = signed_card(test_pki, test_pki.head, service.config)
+    payload = card.to_xml()
+
+    def send(_index: int):
+        return service.receive(message_id="same-message", sender_id=SENDER_ID, payload=payload)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(send, range(4)))
+
+    assert {result.code for result in results} == {"SCSS001"}
+    assert {result.document_id for result in results} == {results[0].document_id}
+    assert [row.kind for row in _queued(service)] == ["delivered"]
+
+
+def test_concurrent_registrations_get_distinct_numbers(desk, test_pki):
+    from concurrent.futures import ThreadPoolExecutor
+
+    service, registrar = desk
+    document_ids = [_receive(service, test_pki, number=f"C-{index}") for index in range(4)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        receipts = list(pool.map(registrar.register, document_ids))
+
+    numbers = sorted(receipt.registration_number for receipt in receipts)
+    assert len(set(numbers)) == 4
+    assert [number[-4:] for number in numbers] == ["0001", "0002", "0003", "0004"]

@@ -70,7 +70,7 @@ def push_receipts(
                     break
                 _record(store, row_id, delivered=True)
                 delivered += 1
-                logger.info("receipt message %s pushed to sender %s", message_id, target)
+                logger.debug("receipt message %s pushed to sender %s", message_id, target)
     return delivered
 
 

@@ -232,7 +232,7 @@ def queue_receipt(
         state=QueueState.QUEUED.value,
     )
     session.add(row)
-    logger.info("receipt %s (%s) queued for sender %s, message %s", receipt.id, receipt.kind.value, sender_id, receipt.document.message_id)
+    logger.debug("receipt %s (%s) queued for sender %s, message %s", receipt.id, receipt.kind.value, sender_id, receipt.document.message_id)
     return row
 
 
@@ -338,7 +338,7 @@ class ReceiverService:
         """Check, store and acknowledge one document card; raise :class:`ReceiverFault` on failure."""
         earlier = self._earlier_answer(message_id, sender_id)
         if earlier is not None:
-            logger.info("message %s from %s repeated: same response as before", message_id, sender_id)
+            logger.debug("message %s from %s repeated: same response as before", message_id, sender_id)
             return earlier
         if payload is None:
             raise self._fault(ReceiverErrorCode.REQUEST, N_("the message carries no document card in requestData/data"))
@@ -352,7 +352,7 @@ class ReceiverService:
         # check, so it cannot borrow the first sender's acceptance.
         same_document = self._answer_for_document(card.document_sha256, sender_id)
         if same_document is not None:
-            logger.info("message %s from %s repeats document %s: same response as before", message_id, sender_id, same_document.document_id)
+            logger.debug("message %s from %s repeats document %s: same response as before", message_id, sender_id, same_document.document_id)
             return same_document
 
         try:
@@ -493,7 +493,7 @@ class ReceiverService:
         except StoreError:
             # A concurrent request with the same message id recorded it first.
             logger.warning("rejection of message %s was already recorded", message_id)
-        logger.info("message %s from %s rejected: %s", message_id, sender_id, fault.error_code.value)
+        logger.debug("message %s from %s rejected: %s", message_id, sender_id, fault.error_code.value)
 
     def _queue_signature_refusal(self, card: Card, fault: ReceiverFault, *, message_id: str, sender_id: str) -> None:
         if not sender_id:
@@ -576,7 +576,8 @@ class ReceiverService:
             if earlier is None:
                 raise
             return earlier
-        logger.info("message %s from %s: document %s received (%s, %d facts)", message_id, sender_id, document_id, header.number, card.fact_count)
+        # The SOAP layer logs the one INFO line of this exchange; details go to DEBUG.
+        logger.debug("message %s from %s: document %s received (%s, %d facts)", message_id, sender_id, document_id, header.number, card.fact_count)
         self._push_soon(sender_id)
         return ReceiveResult(SUCCESS_CODE, message, document_id)
 
@@ -613,7 +614,7 @@ class ReceiverService:
                 .limit(limit)
             ).all()
             result = tuple(QueuedReceipt(row.message_id, row.in_reply_to, row.kind, row.xml, row.created_at) for row in rows)
-        logger.info("sender %s pulled %d receipt(s)", sender_id, len(result))
+        logger.debug("sender %s pulled %d receipt(s)", sender_id, len(result))
         return result
 
     def acknowledge(self, message_id: str, *, sender_id: str | None, accepted: bool, resend: bool = False) -> None:
@@ -634,7 +635,7 @@ class ReceiverService:
             elif not resend:
                 row.state = QueueState.NOT_DELIVERED.value
             row.state_changed_at = utc_now()
-        logger.info("receipt message %s acknowledged by %s: %s", message_id, sender_id, "accepted" if accepted else "not accepted")
+        logger.debug("receipt message %s acknowledged by %s: %s", message_id, sender_id, "accepted" if accepted else "not accepted")
 
     def message_state(self, message_id: str) -> tuple[str, str, str, dt.datetime]:
         """Return ``(state, status code, status message, status date)`` of a receipt or a received message.

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..config import Config
-from ..errors import InputError, NotFoundError
+from ..errors import InputError, NotFoundError, StoreError
 from ..i18n import N_
 from ..store.database import Database, utc_now
 from ..store.inbox import DocumentState, FactState, ReceivedDocument, ReceivedFact, RecordedDecision, Registration
@@ -120,6 +120,9 @@ class ConfirmedFact:
             "occurrences": self.occurrences,
         }
 
+
+#: Attempts of one registration when another one takes the same number at once.
+_REGISTRATION_ATTEMPTS = 5
 
 EXPORT_COLUMNS = ("protocol", "ip", "domain", "url", "mac", "imei", "document_id", "doc_no", "doc_date", "sender_bin", "fact", "confirmed_at", "occurrences")
 
@@ -243,8 +246,26 @@ class Registrar:
             )
 
     def register(self, document_id: int, *, day: dt.date | None = None) -> Receipt:
-        """Register a received document under the next number of the year and queue a *registered* receipt."""
+        """Register a received document under the next number of the year and queue a *registered* receipt.
+
+        Two registrations that take the same number at once collide on the
+        unique (year, sequence) constraint; the later one is retried with the
+        next number.
+        """
         registration_day = day or utc_now().date()
+        for attempt in range(1, _REGISTRATION_ATTEMPTS + 1):
+            try:
+                receipt = self._register_once(document_id, registration_day)
+                break
+            except StoreError:
+                if attempt == _REGISTRATION_ATTEMPTS:
+                    raise
+                logger.warning("registration of document %s collided with another one; retrying", document_id)
+        logger.info("document %s registered as %s", document_id, receipt.registration_number)
+        self._push(document_id)
+        return receipt
+
+    def _register_once(self, document_id: int, registration_day: dt.date) -> Receipt:
         with self.store.session() as session:
             document = self._load(session, document_id)
             self._require_state(document, (DocumentState.RECEIVED,), "registered")
@@ -267,8 +288,6 @@ class Registrar:
             document.state_changed_at = now
             receipt = Receipt.registered(self._reference(document), number, registration_day, issuer_bin=self.settings.bin or None)
             queue_receipt(session, receipt, self.signer, sender_id=document.sender_id, document_id=document.id)
-        logger.info("document %s registered as %s", document_id, number)
-        self._push(document_id)
         return receipt
 
     def refuse(self, document_id: int, reason: RefusalReason | int | str) -> Receipt:
