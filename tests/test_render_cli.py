@@ -199,3 +199,69 @@ def test_preview_failure_keeps_old_file(tmp_path):
 
     assert target.read_text(encoding="utf-8") == "earlier preview"
     assert [path.name for path in tmp_path.iterdir()] == ["preview.html"]
+
+
+@pytest.fixture(scope="module")
+def signed_receipt(test_pki):
+    """A decision receipt signed by the authorised body's receiving employee."""
+    from adapter.exchange.receipts import DocumentReference, FactDecision, FactOutcome, Receipt, sign_receipt
+
+    reference = DocumentReference("msg-7d1c2a", "ab" * 32, "04-2-15/1187")
+    receipt = Receipt.decision(reference, [FactDecision(1, FactOutcome.CONFIRMED), FactDecision(2, FactOutcome.REJECTED, "Лицензия бар")])
+    receiver = test_pki.receiver
+    return sign_receipt(receipt, load_pkcs12(receiver.p12_path, receiver.password))
+
+
+def test_cli_receipt_pinned_certificate(tmp_path, signed_receipt, test_pki):
+    source = tmp_path / "receipt.xml"
+    source.write_bytes(signed_receipt)
+    config = tmp_path / "sender.toml"
+    config.write_text(f'[sender]\nreceiver_certificate = "{test_pki.receiver.cert_path}"\n', encoding="utf-8")
+
+    code = _run("--config", str(config), "render", str(source), "--format", "html", "--lang", "ru")
+
+    page = html.unescape((tmp_path / "receipt.html").read_text(encoding="utf-8"))
+    assert code == 0
+    assert "Решение по фактам" in page
+    assert "Лицензия бар" in page
+    assert "signature-valid" in page
+    assert test_pki.receiver.full_name in page
+
+
+def test_cli_receipt_without_trust(tmp_path, signed_receipt):
+    source = tmp_path / "receipt.xml"
+    source.write_bytes(signed_receipt)
+    empty_config = tmp_path / "empty.toml"
+    empty_config.write_text("", encoding="utf-8")
+
+    code = _run("--config", str(empty_config), "render", str(source), "--format", "html")
+
+    page = (tmp_path / "receipt.html").read_text(encoding="utf-8")
+    assert code == 0
+    assert "signature-not-verified" in page
+
+
+def test_cli_receipt_tampered(tmp_path, signed_receipt, trust_config_file):
+    source = tmp_path / "receipt.xml"
+    source.write_bytes(signed_receipt.replace("Лицензия бар".encode(), "Лицензия жоқ".encode()))
+
+    code = _run("--config", str(trust_config_file), "render", str(source), "--format", "html")
+
+    page = html.unescape((tmp_path / "receipt.html").read_text(encoding="utf-8"))
+    assert code == 0
+    assert "signature-invalid" in page
+    assert "Лицензия жоқ" in page
+
+
+def test_cli_roster(tmp_path):
+    from render_support import roster
+
+    source = tmp_path / "roster.xml"
+    source.write_bytes(build_xml(roster(edition="2026-04")))
+
+    code = _run("render", str(source), "--format", "html")
+
+    page = html.unescape((tmp_path / "roster.html").read_text(encoding="utf-8"))
+    assert code == 0
+    assert "сілтемелерді ақпараттық жүйеге енгізу" in page
+    assert "Сәрсенбаев Нұрлан Ғаниұлы" in page

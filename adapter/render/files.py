@@ -129,7 +129,7 @@ def render_file(
     config: Any = None,
     verify: bool = True,
 ) -> RenderedFile:
-    """Render an XML notification or roster to ``out`` (default: beside it, with the format's suffix).
+    """Render an XML notification, roster or receipt to ``out`` (default: beside it, with the format's suffix).
 
     A signed document is verified when ``verify`` is true and the signing
     package and a trust configuration are available. Otherwise its signature
