@@ -217,3 +217,13 @@ def test_edited_evidence_not_found(exchange, tmp_path):
     with pytest.raises(InputError) as caught:
         find_evidence(exchange.sample, [tmp_path])
     assert caught.value.value == first.file_name
+
+
+def test_watch_survives_gateway_down(exchange, tmp_path):
+    folder = tmp_path / "sender"
+    with sender(exchange, folder) as client:
+        submission = client.submit(numbered_sample(exchange), evidence_folders=[SAMPLES])
+    gateway = {"endpoint": "http://127.0.0.1:9/", "retry_attempts": 1}
+    with sender(exchange, folder, gateway=gateway) as offline:
+        status = offline.watch(submission.document_id, timeout=0.3, poll_seconds=0.1)
+    assert status.state is DocumentState.SENT

@@ -459,8 +459,9 @@ class SenderClient:
     ) -> DocumentStatus:
         """Wait until the document reaches a final state or ``timeout`` seconds pass; return its last status.
 
-        In pull mode each round pulls receipts first. ``progress`` is called
-        with the status once at the start and again at every change of state.
+        In pull mode each round pulls receipts first, and a transient failure
+        of that pull is logged and retried in the next round. ``progress`` is
+        called with the status once at the start and again at every change of state.
         """
         limit = self.settings.watch_timeout_seconds if timeout is None else timeout
         interval = self.settings.watch_poll_seconds if poll_seconds is None else poll_seconds
@@ -468,7 +469,11 @@ class SenderClient:
         seen: tuple[DocumentState, int] | None = None
         while True:
             if self.settings.receipts == "pull":
-                self.pull_receipts()
+                try:
+                    self.pull_receipts()
+                except TransientTransportError as exc:
+                    # The gateway may come back before the deadline; the next round asks again.
+                    logger.warning("pulling receipts for %s failed, trying again in %.1f s: %s", identifier, interval, exc)
             current = self.store.status(identifier)
             marker = (current.state, current.confirmed + current.rejected)
             if marker != seen and progress is not None:
