@@ -227,3 +227,13 @@ def test_watch_survives_gateway_down(exchange, tmp_path):
     with sender(exchange, folder, gateway=gateway) as offline:
         status = offline.watch(submission.document_id, timeout=0.3, poll_seconds=0.1)
     assert status.state is DocumentState.SENT
+
+
+def test_gateway_config_error_records_nothing(exchange, tmp_path):
+    from adapter.errors import ConfigError
+
+    with sender(exchange, tmp_path / "sender", gateway={"sender_id": ""}) as client:
+        with pytest.raises(ConfigError) as caught:
+            client.submit(numbered_sample(exchange), evidence_folders=[SAMPLES])
+        assert caught.value.key == "gateway.sender_id"
+        assert client.recent() == ()

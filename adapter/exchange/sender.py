@@ -267,6 +267,8 @@ class SenderClient:
             folders.insert(0, input_path.resolve().parent)
 
         evidence = find_evidence(document, folders)
+        # A configuration error of the gateway surfaces now, before anything is signed or recorded.
+        _ = self.transport
         # The preview comes first, so the head can read what is about to be signed.
         preview_path = self._render_preview(document, Path(preview)) if preview else None
         signed_xml = self._build_and_sign(document)
@@ -321,6 +323,7 @@ class SenderClient:
             raise InvalidDocumentError(result.problems, source=str(signed_xml) if not isinstance(signed_xml, bytes) else None)
         document = result.document
         evidence = find_evidence(document, folders)
+        _ = self.transport
         return self._record_and_send(document, data, evidence, None)
 
     def resend(self, identifier: str) -> Submission:
