@@ -18,10 +18,11 @@ fails ends the request with a SOAP fault whose ``ErrorInfo`` code is one of
 
 A message id or a document already received gets the first response again
 and is never registered twice. An accepted document is stored with its facts
-and evidence, answered with ``SCSS001``, and a signed *delivered* receipt is
-queued for the sender; a failed signature check queues a signed *refused,
-reason 2* receipt. Senders pull receipts with AsyncChannel ``getMessages``
-and acknowledge them with ``sendDeliveryNotification``.
+and evidence and gets the status ``SCSS001``. A signed *delivered* receipt is
+then queued for the sender, and a failed signature check queues a signed
+*refused, reason 2* receipt. Senders pull receipts with AsyncChannel
+``getMessages`` and acknowledge them with ``sendDeliveryNotification``, or
+get them pushed (:mod:`adapter.exchange.push`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from sqlalchemy import select
 from ..config import Config
 from ..editions import edition_for_date
 from ..errors import ConfigError, EdmsAdapterError, GatewayFault, InputError, InvalidDocumentError, Problem, StoreError
-from ..i18n import N_, normalize_language, translate
+from ..i18n import DEFAULT_LANGUAGE, N_, normalize_language, translate
 from ..model import Notification
 from ..store.database import Database, open_database, utc_now
 from ..store.inbox import DocumentState, OutgoingReceipt, QueueState, ReceivedDocument, ReceivedEvidence, ReceivedFact, RejectedMessage
@@ -238,7 +239,7 @@ def queue_receipt(
 
 @dataclass(frozen=True, slots=True)
 class ReceiveResult:
-    """The answer to one ``SendMessage``: status code and message, and the inbox id of the document."""
+    """The response to one ``SendMessage``: status code and message, and the inbox id of the document."""
 
     code: str
     message: str
@@ -277,7 +278,7 @@ class ReceiverService:
         self.settings = receiver_settings(config)
         self.signer = signer
         self.store = store
-        self.language = normalize_language(self.settings.language) or normalize_language(config.general.language) or "kk"
+        self.language = normalize_language(self.settings.language) or normalize_language(config.general.language) or DEFAULT_LANGUAGE
         self._trusted_certificates = self._load_trusted_senders()
         self._push_lock = threading.Lock()
 
@@ -347,7 +348,7 @@ class ReceiverService:
         except InvalidDocumentError as exc:
             raise self._fault(ReceiverErrorCode.CARD_SCHEMA, N_("the document card is invalid"), problems=exc.problems) from exc
 
-        # A document already received from this sender is answered as before.
+        # A document already received from this sender gets the same response again.
         # The same document from another gateway sender goes through every
         # check, so it cannot borrow the first sender's acceptance.
         same_document = self._answer_for_document(card.document_sha256, sender_id)
@@ -525,9 +526,11 @@ class ReceiverService:
                     doc_no=header.number,
                     doc_date=header.date,
                     edition=verified.edition,
-                    signer_name=_signer_name(signer, document),
-                    signer_iin=_signer_iin(signer, document),
-                    signer_role=_signer_role(signer, document),
+                    # The name and IIN come from the certificate; the role is the
+                    # one the document states, which the policy check confirmed.
+                    signer_name=signer.full_name or document.signatory.full_name,
+                    signer_iin=signer.iin or document.signatory.iin,
+                    signer_role=str(document.signatory.role),
                     signing_time=getattr(verified.verification, "signing_time", None),
                     received_at=now,
                     state=DocumentState.RECEIVED.value,
@@ -591,7 +594,7 @@ class ReceiverService:
             return push_configured(self.settings, self.store, self.signer, sender_id=sender_id)
 
     def _push_soon(self, sender_id: str) -> None:
-        """Push in a background thread, so the sender's SendMessage is answered without waiting."""
+        """Push in a background thread, so the sender's SendMessage gets its response without waiting."""
         if sender_id in self.settings.push_endpoints:
             threading.Thread(target=self._push_logged, args=(sender_id,), name=f"receipt-push-{sender_id}", daemon=True).start()
 
@@ -721,24 +724,6 @@ class ReceiverService:
         """Handle AsyncChannel ``getMessageStatus`` for a receipt or a received document."""
         state, code, message, when = self.message_state(message_id)
         return MessageStatus(message_id=message_id, state=MessageState(state), status_code=code, status_date=when, status_message=message)
-
-
-def _signer_info(signer: Any) -> Any:
-    return getattr(signer, "certificate_info", None) or getattr(signer, "info", None) or signer
-
-
-def _signer_name(signer: Any, document: Any) -> str:
-    info = _signer_info(signer)
-    return getattr(info, "full_name", None) or document.signatory.full_name
-
-
-def _signer_iin(signer: Any, document: Any) -> str | None:
-    info = _signer_info(signer)
-    return getattr(info, "iin", None) or document.signatory.iin
-
-
-def _signer_role(signer: Any, document: Any) -> str:
-    return str(document.signatory.role)
 
 
 def create_wsgi_app(config: Config, *, signer: Any = None, store: Database | None = None) -> Any:
