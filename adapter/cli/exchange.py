@@ -133,7 +133,7 @@ _password_env_option = click.option("--password-env", default=None, help=N_("Env
 _password_file_option = click.option("--password-file", type=click.Path(dir_okay=False), default=None, help=N_("File whose first line is the key password or token PIN."))
 
 
-@click.command("submit", help=N_("Build, validate, sign, send and track a notification from an input file."))
+@click.command("submit", short_help=N_("Submit a notification."), help=N_("Build, validate, sign, send and track a notification from an input file."))
 @click.argument("input_file", metavar="INPUT", type=click.Path(exists=True, dir_okay=False))
 @click.option("--facts", "facts_file", type=click.Path(exists=True, dir_okay=False), default=None, help=N_("Facts from a CSV or XLSX file instead of the input file."))
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help=N_("Also render the document to this .html or .pdf file before it is signed."))
@@ -146,7 +146,7 @@ def submit_command(obj: Any, input_file: str, facts_file: str | None, preview: s
         _finish(client.submit(input_file, facts_file=facts_file, preview=preview))
 
 
-@click.command("send", help=N_("Verify and send a document signed elsewhere; evidence files are looked up beside it."))
+@click.command("send", short_help=N_("Send a document signed elsewhere."), help=N_("Verify and send a document signed elsewhere; evidence files are looked up beside it."))
 @click.argument("signed_file", metavar="SIGNED.xml", type=click.Path(exists=True, dir_okay=False))
 @click.option("--evidence", "evidence_folders", multiple=True, type=click.Path(exists=True, file_okay=False), help=N_("Another folder to look for evidence files in; repeat for several."))
 @click.pass_obj
@@ -155,7 +155,7 @@ def send_command(obj: Any, signed_file: str, evidence_folders: tuple[str, ...]) 
         _finish(client.send(signed_file, evidence_folders=evidence_folders))
 
 
-@click.command("resend", help=N_("Send a stored document again under its first message id; without ID, every document not yet sent."))
+@click.command("resend", short_help=N_("Send stored documents again."), help=N_("Send a stored document again under its first message id; without ID, every document not yet sent."))
 @click.argument("identifier", metavar="[ID]", required=False)
 @click.pass_obj
 def resend_command(obj: Any, identifier: str | None) -> None:
@@ -169,7 +169,7 @@ def resend_command(obj: Any, identifier: str | None) -> None:
             raise click.exceptions.Exit(EXIT_FAILED)
 
 
-@click.command("status", help=N_("Show the status of a document (by id, message id or number), or list the latest documents."))
+@click.command("status", short_help=N_("Show the status of documents."), help=N_("Show the status of a document (by id, message id or number), or list the latest documents."))
 @click.argument("identifier", metavar="[ID]", required=False)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help=N_("Number of documents to list without ID."))
 @click.pass_obj
@@ -195,7 +195,7 @@ def status_command(obj: Any, identifier: str | None, limit: int) -> None:
                 click.echo(f"  {line}")
 
 
-@click.command("watch", help=N_("Follow a document until the authorised body has decided, refused it, or sending failed."))
+@click.command("watch", short_help=N_("Follow a document until it is decided."), help=N_("Follow a document until the authorised body has decided, refused it, or sending failed."))
 @click.argument("identifier", metavar="ID")
 @click.option("--timeout", type=click.FloatRange(0), default=None, help=N_("Seconds to wait (default: sender.watch_timeout_seconds)."))
 @click.option("--interval", type=click.FloatRange(0.1), default=None, help=N_("Seconds between checks (default: sender.watch_poll_seconds)."))
@@ -218,7 +218,7 @@ def receipts_group() -> None:
     pass
 
 
-@receipts_group.command("pull", help=N_("Fetch waiting receipts from the gateway, verify their signatures and update the documents."))
+@receipts_group.command("pull", short_help=N_("Fetch and verify receipts."), help=N_("Fetch waiting receipts from the gateway, verify their signatures and update the documents."))
 @click.pass_obj
 def receipts_pull_command(obj: Any) -> None:
     with _client(obj) as client:
@@ -234,12 +234,12 @@ def receipts_pull_command(obj: Any) -> None:
         raise click.exceptions.Exit(EXIT_FAILED)
 
 
-@click.group("roster", help=N_("The staff roster (Appendix 1): employees who record violations."))
+@click.group("roster", short_help=N_("The staff roster (Appendix 1)."), help=N_("The staff roster (Appendix 1): employees who record violations."))
 def roster_group() -> None:
     pass
 
 
-@roster_group.command("submit", help=N_("Build, sign, send and track a staff roster from an input file."))
+@roster_group.command("submit", short_help=N_("Submit a staff roster."), help=N_("Build, sign, send and track a staff roster from an input file."))
 @click.argument("input_file", metavar="INPUT", type=click.Path(exists=True, dir_okay=False))
 @_key_option
 @_password_env_option
@@ -250,7 +250,7 @@ def roster_submit_command(obj: Any, input_file: str, key: str | None, password_e
         _finish(client.submit_roster(input_file))
 
 
-@roster_group.command("due", help=N_("Tell whether a new staff roster is due (the rules require one at least every six months)."))
+@roster_group.command("due", short_help=N_("Tell whether a new roster is due."), help=N_("Tell whether a new staff roster is due (the rules require one at least every six months)."))
 @click.pass_obj
 def roster_due_command(obj: Any) -> None:
     with _client(obj) as client:
@@ -281,7 +281,7 @@ def roster_due_command(obj: Any) -> None:
         raise click.exceptions.Exit(EXIT_FAILED)
 
 
-@click.command("demo", help=N_("Run the whole exchange on this machine with a test PKI: submit the sample notification, register and decide it, pull the receipts, print the timeline."))
+@click.command("demo", short_help=N_("Run the whole exchange with a test PKI."), help=N_("Run the whole exchange on this machine with a test PKI: submit the sample notification, register and decide it, pull the receipts, print the timeline."))
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None, help=N_("Folder for the test PKI and the databases (default: a temporary folder, removed afterwards)."))
 @click.pass_obj
 def demo_command(obj: Any, data_dir: str | None) -> None:
