@@ -52,6 +52,7 @@ def test_card_round_trip(test_pki, config):
     assert parsed.document_sha256 == card.document.sha256
     assert parsed.sender_bin == test_pki.sender_bin
     assert (parsed.fact_count, parsed.append_count) == (3, 2)
+    assert parsed.description == "Хабарлама: Онлайн-казино және лицензиясыз құмар ойындар; фактілер саны: 3"
 
 
 def test_card_element_from_envelope(test_pki, config):

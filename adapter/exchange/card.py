@@ -31,7 +31,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..errors import InputError, InvalidDocumentError, Problem
-from ..i18n import N_
+from ..i18n import N_, translate
 from ..model import Document, DocumentKind, Notification
 
 __all__ = [
@@ -147,10 +147,9 @@ def build_card(
     signatory = document.signatory
     if isinstance(document, Notification):
         count = len(document.facts)
-        summary = description or f"{document.violation.type}: {count}"
     else:
         count = len(document.employees)
-        summary = description or f"roster: {count}"
+    summary = description or _summary(document, count)
     card = Card(
         doc_no=header.number,
         doc_date=header.date,
@@ -173,6 +172,22 @@ def build_card(
     if problems:
         raise InvalidDocumentError(problems, source="card")
     return card
+
+
+def _summary(document: Document, count: int) -> str:
+    """Describe the document in its own language, as the EDMS card's ``description``."""
+    language = str(document.header.language)
+    if isinstance(document, Notification):
+        from ..codelists import OTHER, VIOLATION_TYPES
+
+        violation = document.violation
+        entry = VIOLATION_TYPES.get(violation.type)
+        if violation.type == OTHER or entry is None:
+            kind = violation.description or violation.type
+        else:
+            kind = entry.name(language)
+        return translate(N_("Notification: {kind}; facts: {count}"), language, kind=kind, count=count)
+    return translate(N_("List of employees who record violations; employees: {count}"), language, count=count)
 
 
 def _safe_file_part(number: str) -> str:
