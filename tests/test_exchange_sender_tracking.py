@@ -167,6 +167,16 @@ def test_transition_log_is_append_only(store):
     assert [t.state for t in store.timeline(document_id)] == [DocumentState.SIGNED]
 
 
+def test_transition_log_rejects_raw_sql(store):
+    document_id = _signed(store)
+    for statement in ("UPDATE outgoing_transitions SET state = 'decided'", "DELETE FROM outgoing_transitions"):
+        with pytest.raises(StoreError) as caught:
+            with store.database.session() as session:
+                session.execute(text(statement))
+        assert "append-only" in str(caught.value)
+    assert [t.state for t in store.timeline(document_id)] == [DocumentState.SIGNED]
+
+
 def test_lookup_by_number_and_unknown(store):
     _signed(store, number="A-1")
     newer = _signed(store, number="A-1")

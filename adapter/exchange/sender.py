@@ -54,8 +54,8 @@ from ..errors import (
 from ..i18n import N_
 from ..model import Document, DocumentKind, Notification, Roster
 from ..service.soap import BaseChannelHandler
-from ..transport.messages import Caller, RequestInfo, Status, SyncReply
 from ..store.tracking import DocumentState, DocumentStatus, ReceiptRecord, StoredEvidence, TrackingStore
+from ..transport.messages import Caller, RequestInfo, Status, SyncReply
 
 __all__ = [
     "PullResult",

@@ -16,7 +16,8 @@ from a new document. Receipts may arrive out of order or after a lost
 and never back.
 
 Every change of state is appended to ``outgoing_transitions`` with its time;
-rows of that table are never updated or deleted. Raw receipts are kept as
+the ORM rejects any update or delete of its rows, and on SQLite a trigger
+rejects them in raw SQL too. Raw receipts are kept as
 received, valid or not, and the decision on each fact has its own row.
 """
 
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     Date,
@@ -218,7 +220,7 @@ class OutgoingMessage(Base):
 
 
 class StateTransition(Base):
-    """One change of a document's state; rows are only ever inserted."""
+    """One change of a document's state; the ORM only inserts these rows."""
 
     __tablename__ = "outgoing_transitions"
 
@@ -262,6 +264,18 @@ class FactDecision(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
 
     __table_args__ = (UniqueConstraint("document_pk", "fact_number", name="uq_fact_decisions_fact"),)
+
+
+# NOTE: only SQLite gets the trigger; on PostgreSQL the log is append-only through the ORM alone.
+for _operation in ("UPDATE", "DELETE"):
+    event.listen(
+        StateTransition.__table__,
+        "after_create",
+        DDL(
+            f"CREATE TRIGGER outgoing_transitions_no_{_operation.lower()} BEFORE {_operation} ON outgoing_transitions "
+            "BEGIN SELECT RAISE(ABORT, 'outgoing_transitions is append-only'); END"
+        ).execute_if(dialect="sqlite"),
+    )
 
 
 @event.listens_for(StateTransition, "before_update")
