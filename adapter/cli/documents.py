@@ -7,7 +7,7 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
@@ -88,8 +88,8 @@ def _write_with_progress(document: Document, path: Path) -> None:
         write_xml(document, path, progress=progress)
 
 
-def _copy_to_stdout(data) -> None:  # noqa: ANN001 - a binary file
-    stdout = click.get_binary_stream("stdout")
+def _copy_to_stdout(data: BinaryIO) -> None:
+    stdout = sys.stdout.buffer
     while chunk := data.read(1024 * 1024):
         stdout.write(chunk)
     stdout.flush()
