@@ -162,6 +162,17 @@ _EXPORTS: dict[str, str] = {
     "validate_iin": "adapter.validation",
     "validate_notification": "adapter.validation",
     "validate_roster": "adapter.validation",
+    "DS_NS": "adapter.xml",
+    "NOTIFICATION_NS": "adapter.xml",
+    "ROSTER_NS": "adapter.xml",
+    "build_xml": "adapter.xml",
+    "check_xml": "adapter.xml",
+    "document_kind": "adapter.xml",
+    "parse_tree": "adapter.xml",
+    "parse_xml": "adapter.xml",
+    "secure_parser": "adapter.xml",
+    "validate_xml": "adapter.xml",
+    "write_xml": "adapter.xml",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
