@@ -29,7 +29,7 @@ def _client(ctx_obj: Any, *, key: str | None = None, password_env: str | None = 
     from ..exchange.sender import SenderClient, load_signer_from_config
 
     signer = None
-    if key:
+    if key or password_env or password_file:
         signer = load_signer_from_config(ctx_obj.config, key=key, password_env=password_env, password_file=password_file)
     return SenderClient(ctx_obj.config, signer=signer)
 
