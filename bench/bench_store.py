@@ -1,11 +1,11 @@
 """Benchmark the tracking store: status look-ups among a million documents.
 
-Fills a fresh SQLite database with ``--documents`` outgoing documents (each
-with one message and three state transitions, the shape of a sent and
-delivered document), then times the look-ups the CLI and the API make:
-status by document id, by message id and by number, the pending list, the
-count per state, and one full submit cycle (signed, queued, sent) on the
-filled database. Prints a Markdown table for docs/benchmarks.md.
+Fills a fresh SQLite database with ``--documents`` outgoing documents, each
+with one message and three state transitions like a sent document. Then it
+times the look-ups the CLI and the API make: status by document id, by
+message id and by number, the timeline, the pending list and the count in
+one state. Last it times full submit cycles (signed, queued, attempt, sent)
+on the filled database, and prints a Markdown table for docs/benchmarks.md.
 
     python bench/bench_store.py --documents 1000000 --folder /tmp/bench-store
 """

@@ -64,7 +64,8 @@ def test_queued_before_send_keeps_message_id(store):
 
     again = store.record_queued(document_id, service_id="ESEDO_UNIVERSAL_SERVICE", route_id="R_ESEDO")
     assert again == first
-    assert first.startswith("{") and first.endswith("}")
+    assert first.startswith("{")
+    assert first.endswith("}")
 
 
 def test_sent_then_receipts_reach_decided(store):
@@ -240,4 +241,5 @@ def test_status_lookups_use_indexes(store):
     with store.database.session() as session:
         for name, query in queries.items():
             plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {query}")))
-            assert "USING" in plan and "INDEX" in plan, (name, plan)
+            assert "USING" in plan, (name, plan)
+            assert "INDEX" in plan, (name, plan)
