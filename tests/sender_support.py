@@ -78,3 +78,57 @@ def write_toml(path: Path, data: dict[str, Any]) -> Path:
         table(name, content)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL server on 127.0.0.1, started from the Debian binaries when they are installed.
+
+    As root the server runs as the ``postgres`` user, because PostgreSQL
+    refuses to run as root. :meth:`database_url` creates a fresh database.
+    """
+
+    def __init__(self) -> None:
+        import os
+        import shutil
+        import socket
+        import subprocess
+        import tempfile
+
+        binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        self.bin = binaries[-1].parent if binaries else None
+        if self.bin is None:
+            raise FileNotFoundError("PostgreSQL server binaries (Debian package postgresql) are not installed")
+        # A folder of its own under the system temporary folder, because pytest's
+        # folders are private to the user that runs the tests.
+        folder = Path(tempfile.mkdtemp(prefix="edms-postgres-"))
+        self.folder = folder
+        self._prefix: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(folder, "postgres")
+            self._prefix = ["runuser", "-u", "postgres", "--"]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        data = folder / "data"
+        subprocess.run([*self._prefix, str(self.bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "edms", "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
+        options = f"-p {self.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run([*self._prefix, str(self.bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"], check=True, capture_output=True)
+        self._data = data
+        self._count = itertools.count(1)
+
+    def database_url(self) -> str:
+        """Create an empty database and return its SQLAlchemy URL."""
+        import psycopg
+
+        name = f"edms_test_{next(self._count)}"
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=edms dbname=postgres", autocommit=True) as connection:
+            connection.execute(f"CREATE DATABASE {name}")
+        return f"postgresql+psycopg://edms@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        import shutil
+        import subprocess
+
+        subprocess.run([*self._prefix, str(self.bin / "pg_ctl"), "-D", str(self._data), "-m", "fast", "-w", "stop"], check=False, capture_output=True)
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 
 import pytest
 from sqlalchemy import select, text
@@ -18,9 +19,36 @@ from adapter.store.tracking import (
 )
 
 
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL server for this module, or a skip naming what is missing."""
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver psycopg is not installed (pip install 'edms-adapter[test]')")
+    from sender_support import PostgresServer
+
+    try:
+        server = PostgresServer()
+    except FileNotFoundError as exc:
+        pytest.skip(f"no PostgreSQL server to test against: {exc}")
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(f"the PostgreSQL test server did not start: {exc.stderr.decode(errors='replace')[-500:]}")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def store(tmp_path):
+def sqlite_store(tmp_path):
     tracking = TrackingStore(open_database(f"sqlite:///{tmp_path / 'tracking.sqlite3'}"))
+    yield tracking
+    tracking.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'tracking.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres").database_url()
+    tracking = TrackingStore(open_database(url))
     yield tracking
     tracking.close()
 
@@ -49,7 +77,8 @@ def _receipt(store, message_id, kind, gateway_id, **fields):
     )
 
 
-def test_sqlite_pragmas(store):
+def test_sqlite_pragmas(sqlite_store):
+    store = sqlite_store
     with store.database.session() as session:
         assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -168,7 +197,8 @@ def test_transition_log_is_append_only(store):
     assert [t.state for t in store.timeline(document_id)] == [DocumentState.SIGNED]
 
 
-def test_transition_log_rejects_raw_sql(store):
+def test_transition_log_rejects_raw_sql(sqlite_store):
+    store = sqlite_store
     document_id = _signed(store)
     for statement in ("UPDATE outgoing_transitions SET state = 'decided'", "DELETE FROM outgoing_transitions"):
         with pytest.raises(StoreError) as caught:
@@ -230,7 +260,8 @@ def test_schema_compiles_for_postgresql():
     assert "TIMESTAMP WITH TIME ZONE" in documents
 
 
-def test_status_lookups_use_indexes(store):
+def test_status_lookups_use_indexes(sqlite_store):
+    store = sqlite_store
     document_id = _signed(store)
     message_id = store.record_queued(document_id, service_id="S")
     queries = {
