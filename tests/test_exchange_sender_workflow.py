@@ -237,3 +237,26 @@ def test_gateway_config_error_records_nothing(exchange, tmp_path):
             client.submit(numbered_sample(exchange), evidence_folders=[SAMPLES])
         assert caught.value.key == "gateway.sender_id"
         assert client.recent() == ()
+
+
+def test_submit_and_pull_on_postgresql(exchange, tmp_path):
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver psycopg is not installed")
+    import subprocess
+
+    from sender_support import PostgresServer
+
+    try:
+        server = PostgresServer()
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"no PostgreSQL server to test against: {exc}")
+    try:
+        with sender(exchange, tmp_path / "sender", store={"url": server.database_url()}) as client:
+            assert client.store.database.dialect == "postgresql"
+            submission = client.submit(numbered_sample(exchange), evidence_folders=[SAMPLES])
+            exchange.registrar.register(exchange.inbox_id(submission.message_id))
+            client.pull_receipts()
+            status = client.status(submission.document_id)
+            assert status.state is DocumentState.REGISTERED
+            assert status.created_at.tzinfo is not None
+    finally:
+        server.stop()
