@@ -52,6 +52,14 @@ def test_submit_status_pull_watch(exchange, config_file, capsys):
     assert "3 receipt(s) accepted, 0 ignored." in out
     assert "decision on facts" in out
 
+    code, out, _ = _run(config_file, capsys, "receipts", "list", document_id)
+    assert code == 0
+    assert out.count("  signature valid") == 3
+
+    code, out, _ = _run(config_file, capsys, "receipts", "list", "--invalid")
+    assert code == 0
+    assert "No receipts are stored." in out
+
     code, out, _ = _run(config_file, capsys, "watch", document_id, "--timeout", "5")
     assert code == 0
     assert "State: decided" in out

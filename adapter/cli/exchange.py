@@ -234,6 +234,24 @@ def receipts_pull_command(obj: Any) -> None:
         raise click.exceptions.Exit(EXIT_FAILED)
 
 
+@receipts_group.command("list", short_help=N_("List stored receipts."), help=N_("List the receipts stored for a document, or for all documents: time, kind, validity and the problem of an invalid one."))
+@click.argument("identifier", metavar="[ID]", required=False)
+@click.option("--invalid", is_flag=True, help=N_("Only receipts that failed verification."))
+@click.pass_obj
+def receipts_list_command(obj: Any, identifier: str | None, invalid: bool) -> None:
+    with _client(obj) as client:
+        records = client.store.receipts(identifier, valid=False if invalid else None)
+    if not records:
+        click.echo(_("No receipts are stored."))
+    for record in records:
+        kind = _(_RECEIPT_KINDS.get(record.kind or "", "-"))
+        validity = _("signature valid") if record.valid else _("signature invalid")
+        line = f"{_time(record.received_at)}  {record.gateway_message_id}  {kind}  {validity}"
+        if record.problem:
+            line += f"  ({record.problem})"
+        click.echo(line)
+
+
 @click.group("roster", short_help=N_("The staff roster (Appendix 1)."), help=N_("The staff roster (Appendix 1): employees who record violations."))
 def roster_group() -> None:
     pass
