@@ -170,3 +170,22 @@ def test_hundred_thousand_facts(tmp_path):
     parsed = parse_xml(target, max_bytes=LIMIT)
     assert len(parsed.facts) == 100_000
     assert parsed == document
+
+
+def test_write_xml_keeps_file_mode(tmp_path):
+    fresh = tmp_path / "fresh.xml"
+    write_xml(roster(), fresh)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    existing = tmp_path / "existing.xml"
+    existing.write_bytes(b"old")
+    existing.chmod(0o640)
+    write_xml(roster(), existing)
+    assert existing.stat().st_mode & 0o777 == 0o640
+
+
+def _umask() -> int:
+    import os
+
+    current = os.umask(0)
+    os.umask(current)
+    return current

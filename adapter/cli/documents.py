@@ -24,7 +24,7 @@ __all__ = ["register"]
 if TYPE_CHECKING:
     from .main import CliContext
 
-#: Fewest facts or employees for which ``build`` shows a progress bar.
+#: Minimum number of facts or employees for which ``build`` shows a progress bar.
 PROGRESS_MIN_ITEMS = 10_000
 
 

@@ -20,6 +20,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -88,7 +89,7 @@ def write_xml(
     A path is written through a temporary file in the same folder that
     replaces it only when the whole document is written, so an error leaves
     an existing file untouched. A file object receives bytes as they are
-    produced and holds a partial document after an error. ``progress`` is
+    produced and contains a partial document after an error. ``progress`` is
     called with the number of facts or employees written so far, every
     :data:`PROGRESS_STEP` items and once at the end.
 
@@ -108,10 +109,22 @@ def _write_to_path(document: Document, path: Path, root_id: str, progress: Progr
     try:
         with handle:
             _DocumentWriter(handle, document, progress).write(root_id)
+        # The temporary file is private (0600); give the document the mode of
+        # the file it replaces, or the usual mode for a new file.
+        os.chmod(handle.name, _file_mode(path))
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _file_mode(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 class _DocumentWriter:

@@ -3,7 +3,7 @@
 Two paths share one result type, a tuple of :class:`~adapter.errors.Problem`:
 
 * the fast path parses with the hardened parser and validates with libxml2
-  (:class:`lxml.etree.XMLSchema`); a valid document costs one parse and one
+  (:class:`lxml.etree.XMLSchema`). A valid document costs one parse and one
   validation, and an invalid one gets libxml2's messages;
 * the detailed path runs only when the fast path fails. It validates the
   same tree with xmlschema and turns every error into a Problem with the
@@ -75,7 +75,7 @@ def validate_xml(source: Source, *, detailed: bool = False, max_bytes: int | Non
     With ``detailed`` a document that fails the fast path is validated again
     with xmlschema for the full list of problems (see the module docstring).
     A document that cannot be read, is too large, has a DOCTYPE or is not
-    XML returns the one problem that says so. ``max_bytes`` defaults to
+    XML returns one problem that describes the failure. ``max_bytes`` defaults to
     ``documents.max_xml_bytes``.
     """
     try:
@@ -160,7 +160,12 @@ def _problem_from_error(schema: xmlschema.XMLSchema10, kind: DocumentKind, error
     element = _last_step(path)
     personal = element in PERSONAL_ELEMENTS
     value = None if personal or not isinstance(error.obj, str) else error.obj
-    shown = _LocalizedText(N_("(hidden: personal data)")) if personal else f'"{error.obj}"' if isinstance(error.obj, str) else ""
+    if personal:
+        shown: object = _LocalizedText(N_("(hidden: personal data)"))
+    elif isinstance(error.obj, str):
+        shown = f'"{error.obj}"'
+    else:
+        shown = ""
     params: dict[str, object] = {"path": path, "line": line if line is not None else "?", "shown": shown, "element": element}
     validator = error.validator
     code, message = "schema", N_("{field}: {reason}")
@@ -187,6 +192,9 @@ def _problem_from_error(schema: xmlschema.XMLSchema10, kind: DocumentKind, error
     elif type(validator).__name__ == "XsdMinInclusiveFacet":
         code, message = "invalid-value", N_("{field}: invalid value {shown}; the smallest allowed value is {limit}")
         params["limit"] = validator.value
+    elif str(error.reason).startswith("missing required attribute"):
+        code, message = "missing-attribute", N_("element {element} lacks the required attribute {attribute}")
+        params["attribute"] = str(error.reason).rsplit(" ", 1)[-1].strip("'\"")
     elif str(error.reason).startswith("duplicated value"):
         code, message = "duplicate-number", N_("{field}: number {number} is used more than once; give each item its own number")
         params["number"] = _constraint_value(error)

@@ -5,9 +5,9 @@ network, so parsing follows one set of rules:
 
 * the document must not be larger than a limit (``documents.max_xml_bytes``
   by default), checked before a byte is parsed;
-* a DOCTYPE is rejected outright, before parsing, so neither entity
-  expansion ("billion laughs") nor external entities can happen; the parsed
-  tree is checked again for a DTD;
+* a DOCTYPE is rejected before parsing, so neither entity expansion
+  ("billion laughs") nor external entities can happen. The parsed tree is
+  checked again for a DTD;
 * the parser never loads anything over the network or from other files;
 * lxml's ``huge_tree`` (which lifts libxml2's 10,000,000-byte limit on one
   text node) is on only when the size limit is larger than that, for callers
@@ -133,7 +133,7 @@ def root_tag(source: Source) -> str:
 
     Returns ``""`` when the root start tag is not well-formed, which the full
     parse then reports with its line. Raises InvalidDocumentError when the
-    prolog holds a DOCTYPE, when the document is not UTF-8, or when it has
+    prolog contains a DOCTYPE, when the document is not UTF-8, or when it has
     no root element.
     """
     size = _HEAD_BYTES
