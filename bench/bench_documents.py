@@ -3,7 +3,7 @@
 One run does two things:
 
 1. For 1,000, 10,000 and 100,000 facts it generates a CSV facts file and a
-   TOML header, then, in a fresh Python process per size, loads them with
+   TOML header. A fresh Python process per size loads them with
    ``adapter.inputs.load_input``, writes the XML with
    ``adapter.xml.write_xml`` and validates it with ``adapter.xml.validate_xml``
    (the libxml2 fast path). The child reports the time of each step and its
