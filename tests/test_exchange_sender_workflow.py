@@ -260,3 +260,19 @@ def test_submit_and_pull_on_postgresql(exchange, tmp_path):
             assert status.created_at.tzinfo is not None
     finally:
         server.stop()
+
+
+def test_refused_receipt_is_final(exchange, client):
+    from adapter.cli.exchange import format_status, format_timeline
+
+    submission = client.submit(numbered_sample(exchange), evidence_folders=[SAMPLES])
+    exchange.registrar.refuse(exchange.inbox_id(submission.message_id), 3)
+
+    client.pull_receipts()
+
+    status = client.status(submission.document_id)
+    assert status.state is DocumentState.REFUSED
+    assert status.final
+    assert status.reason.startswith("3")
+    assert "Reason: reason 3: the document violates the procedure rules" in format_status(status)
+    assert format_timeline(client.timeline(submission.document_id))[-1].endswith("(reason 3: the document violates the procedure rules)")

@@ -17,6 +17,12 @@ __all__ = ["format_decisions", "format_status", "format_timeline", "register"]
 
 EXIT_FAILED = 1
 
+_REFUSAL_REASONS = {
+    "1": N_("reason 1: bad link"),
+    "2": N_("reason 2: the signature check failed"),
+    "3": N_("reason 3: the document violates the procedure rules"),
+}
+
 _RECEIPT_KINDS = {
     "delivered": N_("delivered"),
     "registered": N_("registered"),
@@ -38,6 +44,15 @@ def _time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _refusal_text(reason: str) -> str:
+    """Return a stored refusal reason (``code``, ``code: comment`` or free text) in the current language."""
+    code, _separator, comment = reason.partition(": ")
+    if code not in _REFUSAL_REASONS:
+        return reason
+    label = _(_REFUSAL_REASONS[code])
+    return f"{label}: {comment}" if comment else label
+
+
 def format_status(status: DocumentStatus) -> list[str]:
     """Return the lines that describe a document's status, in the current language."""
     kind = _("notification") if status.kind == "notification" else _("staff roster")
@@ -45,8 +60,10 @@ def format_status(status: DocumentStatus) -> list[str]:
         translate(N_("Document {document_id}: {kind} No. {number} of {date}"), document_id=status.document_id, kind=kind, number=status.number, date=status.document_date.isoformat()),
         translate(N_("State: {state}"), state=_(status.state.label)),
     ]
-    if status.reason and status.state in (DocumentState.FAILED, DocumentState.RETRYING, DocumentState.REFUSED):
+    if status.reason and status.state in (DocumentState.FAILED, DocumentState.RETRYING):
         lines.append(translate(N_("Reason: {reason}"), reason=status.reason))
+    elif status.reason and status.state is DocumentState.REFUSED:
+        lines.append(translate(N_("Reason: {reason}"), reason=_refusal_text(status.reason)))
     if status.message_id:
         lines.append(translate(N_("Message id: {message_id} (attempts: {attempts})"), message_id=status.message_id, attempts=status.attempts))
     if status.registration_number:
@@ -72,6 +89,8 @@ def format_timeline(transitions: Sequence[Transition]) -> list[str]:
         detail = item.reason
         if item.state is DocumentState.DECIDED and detail:
             detail = _(DecisionOutcome(detail).label)
+        elif item.state is DocumentState.REFUSED and detail:
+            detail = _refusal_text(detail)
         elif item.state is DocumentState.QUEUED and item.message_id:
             detail = translate(N_("message {message_id}"), message_id=item.message_id)
         if detail:
