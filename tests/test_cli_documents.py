@@ -120,3 +120,11 @@ def test_validate_respects_configured_limit(tmp_path, capsys):
 def test_validate_usage_error_exit_2(capsys):
     assert main(["--lang", "en", "validate"]) == 2
     assert "FILE.xml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("terminal", "shown"), [(True, True), (False, False)])
+def test_build_progress_only_on_terminal(examples, monkeypatch, capsys, terminal, shown):
+    monkeypatch.setattr("adapter.cli.documents.PROGRESS_MIN_ITEMS", 5)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: terminal)
+    assert main(["--lang", "en", "build", str(examples / "notification.toml"), "-o", str(examples / "out.xml")]) == 0
+    assert ("Writing XML" in capsys.readouterr().err) is shown

@@ -230,3 +230,11 @@ def test_check_xml_returns_kind_or_raises():
     with pytest.raises(InvalidDocumentError) as caught:
         check_xml(_with_fact(imei="1"), max_bytes=LIMIT)
     assert [problem.field for problem in caught.value.problems] == ["facts.imei"]
+
+
+def test_other_only_as_own_element():
+    data = build_xml(notification()).replace(b"<type>online-casino</type>", b"<type>other</type>")
+    problems = validate_xml(data, detailed=True, max_bytes=LIMIT)
+    assert [problem.field for problem in problems] == ["violation.type"]
+    extension = build_xml(notification()).replace(b"<type>online-casino</type>", b"<type>deepfake-ads</type>")
+    assert validate_xml(extension, max_bytes=LIMIT) == ()
