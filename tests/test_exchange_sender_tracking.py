@@ -274,3 +274,19 @@ def test_status_lookups_use_indexes(sqlite_store):
             plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {query}")))
             assert "USING" in plan, (name, plan)
             assert "INDEX" in plan, (name, plan)
+
+
+def test_amended_decision_changes_outcome(store):
+    document_id = _signed(store, facts=2)
+    message_id = store.record_queued(document_id, service_id="S")
+    _receipt(store, message_id, "decision", "r1", decisions=[(1, "confirmed", None), (2, "rejected", "a news report")])
+    assert store.status(document_id).outcome is DecisionOutcome.PARTLY_CONFIRMED
+
+    _receipt(store, message_id, "decision", "r2", decisions=[(2, "confirmed", None)])
+
+    status = store.status(document_id)
+    assert status.outcome is DecisionOutcome.CONFIRMED
+    assert (status.confirmed, status.rejected) == (2, 0)
+    decided = [t.reason for t in store.timeline(document_id) if t.state is DocumentState.DECIDED]
+    assert decided == ["partly-confirmed", "confirmed"]
+    assert store.decisions(document_id)[1].justification is None

@@ -614,9 +614,13 @@ class TrackingStore:
         elif receipt.kind == "decision":
             self._store_decisions(session, document, receipt, decisions, now=now)
             outcome = self._outcome(session, document)
-            if outcome is not None:
+            if outcome is not None and document.state == DocumentState.DECIDED.value:
+                if document.outcome != outcome.value:
+                    # An amended decision changed the outcome: the log records the new one.
+                    document.outcome = outcome.value
+                    self._move(session, document, DocumentState.DECIDED, now=now, reason=outcome.value, message_id=message_id)
+            elif outcome is not None:
                 document.outcome = outcome.value
-                document.updated_at = now
                 self._advance(session, document, DocumentState.DECIDED, now=now, reason=outcome.value, message_id=message_id)
             elif _RECEIPT_RANK.get(DocumentState(document.state), 0) < _RECEIPT_RANK[DocumentState.REGISTERED]:
                 # A decision on part of the facts implies the document was registered.
