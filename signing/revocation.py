@@ -259,7 +259,8 @@ class RevocationCache:
             path = self._path(key)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                temporary = path.with_suffix(".tmp")
+                # A name of its own per writer, so two threads storing the same key do not mix their bytes.
+                temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
                 temporary.write_bytes(int(next_update.timestamp()).to_bytes(8, "big") + data)
                 temporary.replace(path)
             except OSError as exc:
