@@ -486,3 +486,20 @@ def test_gost_certificate_not_checked(test_pki):
     assert status.status is CertStatus.UNKNOWN
     assert _codes(status) == ["gost-unsupported"]
     assert not status.acceptable
+
+
+def test_concurrent_checks_share_cache(test_pki, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with OcspResponder(test_pki) as responder:
+        settings = RevocationSettings(crl_urls=(responder.crl_url,), methods=("crl",))
+        cache = RevocationCache(tmp_path)
+        identities = [test_pki.revoked, test_pki.head] * 4
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = list(
+                pool.map(lambda identity: check_revocation(identity.certificate, test_pki.issuing_ca, at=test_pki.now, settings=settings, cache=cache), identities)
+            )
+    assert [status.status for status in statuses] == [CertStatus.REVOKED, CertStatus.GOOD] * 4
+    assert [path.suffix for path in tmp_path.iterdir()] == [".bin"]
+    cached = x509.load_der_x509_crl(RevocationCache(tmp_path).get(f"crl|{responder.crl_url}"))
+    assert cached.get_revoked_certificate_by_serial_number(test_pki.revoked.serial_number) is not None
