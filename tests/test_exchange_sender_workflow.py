@@ -276,3 +276,18 @@ def test_refused_receipt_is_final(exchange, client):
     assert status.reason.startswith("3")
     assert "Reason: reason 3: the document violates the procedure rules" in format_status(status)
     assert format_timeline(client.timeline(submission.document_id))[-1].endswith("(reason 3: the document violates the procedure rules)")
+
+
+def test_second_submit_needs_resubmit(exchange, client):
+    document = numbered_sample(exchange)
+    first = client.submit(document, evidence_folders=[SAMPLES])
+
+    with pytest.raises(InputError) as caught:
+        client.submit(document, evidence_folders=[SAMPLES])
+    assert caught.value.code == "already-submitted"
+    assert first.document_id in str(caught.value)
+    assert len(client.recent()) == 1
+
+    second = client.submit(document, evidence_folders=[SAMPLES], resubmit=True)
+    assert second.sent
+    assert second.message_id != first.message_id

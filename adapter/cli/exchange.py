@@ -149,6 +149,7 @@ def _finish(submission: Any) -> None:
 
 _key_option = click.option("--key", default=None, help=N_("Signing key: a .p12 file or a pkcs11: URI (default: signing.key in the configuration)."))
 _password_env_option = click.option("--password-env", default=None, help=N_("Environment variable that contains the key password or token PIN."))
+_resubmit_option = click.option("--resubmit", is_flag=True, help=N_("Send a new copy of a document whose number and date were submitted before."))
 _password_file_option = click.option("--password-file", type=click.Path(dir_okay=False), default=None, help=N_("File whose first line is the key password or token PIN."))
 
 
@@ -159,19 +160,21 @@ _password_file_option = click.option("--password-file", type=click.Path(dir_okay
 @_key_option
 @_password_env_option
 @_password_file_option
+@_resubmit_option
 @click.pass_obj
-def submit_command(obj: Any, input_file: str, facts_file: str | None, preview: str | None, key: str | None, password_env: str | None, password_file: str | None) -> None:
+def submit_command(obj: Any, input_file: str, facts_file: str | None, preview: str | None, key: str | None, password_env: str | None, password_file: str | None, resubmit: bool) -> None:
     with _client(obj, key=key, password_env=password_env, password_file=password_file) as client:
-        _finish(client.submit(input_file, facts_file=facts_file, preview=preview))
+        _finish(client.submit(input_file, facts_file=facts_file, preview=preview, resubmit=resubmit))
 
 
 @click.command("send", short_help=N_("Send a document signed elsewhere."), help=N_("Verify and send a document signed elsewhere; evidence files are looked up beside it."))
 @click.argument("signed_file", metavar="SIGNED.xml", type=click.Path(exists=True, dir_okay=False))
 @click.option("--evidence", "evidence_folders", multiple=True, type=click.Path(exists=True, file_okay=False), help=N_("Another folder to look for evidence files in; repeat for several."))
+@_resubmit_option
 @click.pass_obj
-def send_command(obj: Any, signed_file: str, evidence_folders: tuple[str, ...]) -> None:
+def send_command(obj: Any, signed_file: str, evidence_folders: tuple[str, ...], resubmit: bool) -> None:
     with _client(obj) as client:
-        _finish(client.send(signed_file, evidence_folders=evidence_folders))
+        _finish(client.send(signed_file, evidence_folders=evidence_folders, resubmit=resubmit))
 
 
 @click.command("resend", short_help=N_("Send stored documents again."), help=N_("Send a stored document again under its first message id; without ID, every document not yet sent."))
@@ -281,10 +284,11 @@ def roster_group() -> None:
 @_key_option
 @_password_env_option
 @_password_file_option
+@_resubmit_option
 @click.pass_obj
-def roster_submit_command(obj: Any, input_file: str, key: str | None, password_env: str | None, password_file: str | None) -> None:
+def roster_submit_command(obj: Any, input_file: str, key: str | None, password_env: str | None, password_file: str | None, resubmit: bool) -> None:
     with _client(obj, key=key, password_env=password_env, password_file=password_file) as client:
-        _finish(client.submit_roster(input_file))
+        _finish(client.submit_roster(input_file, resubmit=resubmit))
 
 
 @roster_group.command("due", short_help=N_("Tell whether a new roster is due."), help=N_("Tell whether a new staff roster is due (the rules require one at least every six months)."))

@@ -194,7 +194,7 @@ def _run(folder: Path, report: Callable[[str], Any]) -> DemoResult:
         report(translate(N_("Test PKI issued in {path}"), path=str(exchange.pki.folder)))
         report(translate(N_("Receiving service of the authorised body listens at {url}"), url=exchange.url))
         with SenderClient(exchange.sender_config(), signer=exchange.head_signer) as client:
-            submission = client.submit(exchange.sample, evidence_folders=[sample_path().parent])
+            submission = client.submit(exchange.sample, evidence_folders=[sample_path().parent], resubmit=True)
             report(
                 translate(
                     N_("Notification No. {number} signed by the head and sent: {state}, message id {message_id}"),

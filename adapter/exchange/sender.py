@@ -248,13 +248,17 @@ class SenderClient:
         facts_file: str | os.PathLike[str] | None = None,
         preview: str | os.PathLike[str] | None = None,
         evidence_folders: Sequence[str | os.PathLike[str]] = (),
+        resubmit: bool = False,
     ) -> Submission:
         """Build, validate, sign, send and track a document from an input file or a model object.
 
         Evidence files are looked up by name and checked by SHA-256 in the
         input file's folder, its subfolders and ``evidence_folders``.
         ``preview`` names an ``.html`` or ``.pdf`` file to render the
-        document into before it is signed.
+        document into before it is signed. A document with the number and
+        date of one submitted before (and not failed or refused) raises
+        :class:`InputError` unless ``resubmit`` is set, because the receiving
+        side would register the new copy as a second document.
         """
         folders = [Path(folder) for folder in evidence_folders]
         if isinstance(source, (Notification, Roster)):
@@ -266,6 +270,8 @@ class SenderClient:
             document = load_input(input_path, facts_file=facts_file, config=self.config)
             folders.insert(0, input_path.resolve().parent)
 
+        if not resubmit:
+            self._check_not_submitted(document)
         evidence = find_evidence(document, folders)
         # A configuration error of the gateway surfaces now, before anything is signed or recorded.
         _ = self.transport
@@ -274,7 +280,13 @@ class SenderClient:
         signed_xml = self._build_and_sign(document)
         return self._record_and_send(document, signed_xml, evidence, preview_path)
 
-    def submit_roster(self, source: str | os.PathLike[str] | Document, *, preview: str | os.PathLike[str] | None = None) -> Submission:
+    def submit_roster(
+        self,
+        source: str | os.PathLike[str] | Document,
+        *,
+        preview: str | os.PathLike[str] | None = None,
+        resubmit: bool = False,
+    ) -> Submission:
         """Submit a staff roster (Appendix 1); the input must describe a roster, not a notification."""
         if isinstance(source, (Notification, Roster)):
             document: Document = source
@@ -291,15 +303,16 @@ class SenderClient:
                 value=name,
                 kind=str(document.kind),
             )
-        return self.submit(document, preview=preview)
+        return self.submit(document, preview=preview, resubmit=resubmit)
 
     def send(
         self,
         signed_xml: str | os.PathLike[str] | bytes,
         *,
         evidence_folders: Sequence[str | os.PathLike[str]] = (),
+        resubmit: bool = False,
     ) -> Submission:
-        """Verify and send a document signed elsewhere, with the evidence files beside it."""
+        """Verify and send a document signed elsewhere, with the evidence files beside it (see :meth:`submit` for ``resubmit``)."""
         folders = [Path(folder) for folder in evidence_folders]
         if isinstance(signed_xml, bytes):
             data = signed_xml
@@ -322,6 +335,8 @@ class SenderClient:
         if not result.ok:
             raise InvalidDocumentError(result.problems, source=str(signed_xml) if not isinstance(signed_xml, bytes) else None)
         document = result.document
+        if not resubmit:
+            self._check_not_submitted(document)
         evidence = find_evidence(document, folders)
         _ = self.transport
         return self._record_and_send(document, data, evidence, None)
@@ -333,6 +348,20 @@ class SenderClient:
     def send_pending(self) -> tuple[Submission, ...]:
         """Send every document left ``queued`` or ``retrying``, each under its first message id."""
         return tuple(self._send_stored(status.document_id) for status in self.store.pending())
+
+    def _check_not_submitted(self, document: Document) -> None:
+        header = document.header
+        earlier = self.store.find_submitted(str(document.kind), header.number, header.date)
+        if earlier is not None:
+            raise InputError(
+                N_("document No. {value} of {date} was already submitted as {document_id} (state: {state}); run 'edms-adapter resend {document_id}' to send it again, or give --resubmit to send a new copy"),
+                field="document.number",
+                value=header.number,
+                date=header.date.isoformat(),
+                document_id=earlier.document_id,
+                state=earlier.state.value,
+                code="already-submitted",
+            )
 
     def _build_and_sign(self, document: Document) -> bytes:
         from signing.verify import sign_document

@@ -793,6 +793,23 @@ class TrackingStore:
             message = self._latest_message(session, self._find(session, identifier).id)
             return message.message_id if message is not None else None
 
+    def find_submitted(self, kind: str, number: str, document_date: dt.date) -> DocumentStatus | None:
+        """Return the latest document of ``kind`` with this number and date that did not fail and was not refused."""
+        closed = (DocumentState.FAILED.value, DocumentState.REFUSED.value)
+        with self.database.session() as session:
+            row = session.scalars(
+                select(OutgoingDocument)
+                .where(
+                    OutgoingDocument.number == number,
+                    OutgoingDocument.kind == kind,
+                    OutgoingDocument.document_date == document_date,
+                    OutgoingDocument.state.not_in(closed),
+                )
+                .order_by(OutgoingDocument.id.desc())
+                .limit(1)
+            ).first()
+            return self._status(session, row) if row is not None else None
+
     def last_sent(self, kind: str) -> DocumentStatus | None:
         """Return the newest document of ``kind`` that was sent and not refused or failed."""
         excluded = (DocumentState.SIGNED.value, DocumentState.FAILED.value, DocumentState.REFUSED.value)
