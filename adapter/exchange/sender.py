@@ -17,8 +17,8 @@ id only once.
 Receipts change nothing until their signature is checked against the
 configured receiver certificate (``[sender] receiver_certificate``) or, when
 none is configured, the trust anchors of ``[trust]``. A receipt is stored
-before the gateway is told it was received, so a crash between the two makes
-the gateway offer it again, and the store ignores the repeat. A receipt
+before the gateway receives the delivery notification, so a crash between
+the two makes the gateway offer it again, and the store ignores the repeat. A receipt
 with a bad signature is stored for review as invalid, reported in
 :class:`PullResult`, and changes no document.
 """
@@ -504,7 +504,7 @@ class SenderClient:
                 try:
                     self.pull_receipts()
                 except TransientTransportError as exc:
-                    # The gateway may come back before the deadline; the next round asks again.
+                    # The gateway may come back before the deadline, so the next round pulls again.
                     logger.warning("pulling receipts for %s failed, trying again in %.1f s: %s", identifier, interval, exc)
             current = self.store.status(identifier)
             marker = (current.state, current.confirmed + current.rejected)

@@ -15,8 +15,8 @@ from a new document. Receipts may arrive out of order or after a lost
 ``sent`` record, so a receipt moves the state forward from any earlier state
 and never back.
 
-Every change of state is appended to ``outgoing_transitions`` with its time;
-the ORM rejects any update or delete of its rows, and on SQLite a trigger
+Every change of state is appended to ``outgoing_transitions`` with its time.
+The ORM rejects any update or delete of its rows, and on SQLite a trigger
 rejects them in raw SQL too. Raw receipts are kept as
 received, valid or not, and the decision on each fact has its own row.
 """
