@@ -119,3 +119,10 @@ def test_roster_submit_and_due(exchange, tmp_path):
         late = client.roster_due(today=due.last.document_date + dt.timedelta(days=184))
         assert late.due
         assert late.due_date == due.last.document_date + dt.timedelta(days=183)
+
+
+def test_receipt_service_id_matches_receiver():
+    from adapter.exchange.receiver import RECEIPT_SERVICE_ID
+    from adapter.exchange.sender import SenderSettings
+
+    assert SenderSettings().receipt_service_id == RECEIPT_SERVICE_ID
