@@ -1,13 +1,13 @@
 """PDF rendering: the form HTML laid out by WeasyPrint with a print stylesheet.
 
 WeasyPrint keeps the layout of every page in memory until the PDF is
-written, about 45 KB per facts table line (WeasyPrint 70). A notification of
-100,000 facts would need several gigabytes in one pass, so a long table is
-laid out in passes of :data:`ROWS_PER_PASS` lines. Each pass but the last
-drops its last, partly filled page, and the next pass starts with the first
-line of that page. Every page but the last is therefore full, the page numbers
-run on, and memory stays bounded by one pass. pypdf joins the passes into
-one file.
+written: laid out in one pass, 10,000 facts peaked at 1.4 GB (WeasyPrint 70,
+bench/bench_render.py). So a long table is laid out in passes of
+:data:`ROWS_PER_PASS` lines. Each pass but the last drops its last, partly
+filled page, and the next pass starts with the first line of that page.
+Every page but the last is therefore full and the page numbers run on.
+pypdf joins the passes into one file. Memory is that of one pass plus the
+joined output, which pypdf keeps until it writes the file.
 """
 
 from __future__ import annotations
@@ -105,6 +105,18 @@ def _row_indexes(page: Any) -> list[int]:
     return [int(name[len(_ROW_ANCHOR_PREFIX):]) for name in page.anchors if name.startswith(_ROW_ANCHOR_PREFIX)]
 
 
+def _without_row_anchors(pages: list[Any]) -> list[Any]:
+    """Drop the row anchors from ``pages``, so the PDF gets no named destination per table line.
+
+    The anchors only tell which rows a page contains. As named destinations
+    they would make pypdf, which joins the passes, keep about 3 KB more per
+    table line in memory (measured with pypdf 7.1).
+    """
+    for page in pages:
+        page.anchors = {name: point for name, point in page.anchors.items() if not name.startswith(_ROW_ANCHOR_PREFIX)}
+    return pages
+
+
 def _carry_over_start(pages: list[Any], start: int) -> int | None:
     """Return the first row of the last page when the next pass can start there.
 
@@ -131,7 +143,8 @@ def render_view_pdf(view: FormView, *, rows_per_pass: int = ROWS_PER_PASS) -> by
     renderer = _PassRenderer(view)
     total = len(view.rows)
     if total <= rows_per_pass:
-        return renderer.render(0, total, opening=True, closing=True, first_page=1).write_pdf()
+        layout = renderer.render(0, total, opening=True, closing=True, first_page=1)
+        return layout.copy(_without_row_anchors(layout.pages)).write_pdf()
 
     from pypdf import PdfReader, PdfWriter
 
@@ -150,14 +163,14 @@ def render_view_pdf(view: FormView, *, rows_per_pass: int = ROWS_PER_PASS) -> by
         next_start = None if closing else _carry_over_start(pages, start)
         if next_start is not None:
             pages = pages[:-1]
-        data = layout.copy(pages).write_pdf()
+        data = layout.copy(_without_row_anchors(pages)).write_pdf()
         del layout
         passes += 1
         if writer is None:
             # The first pass brings the document catalog: language, title, metadata.
             writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
         else:
-            writer.append(PdfReader(io.BytesIO(data)))
+            writer.append(PdfReader(io.BytesIO(data)), import_outline=False)
         first_page += len(pages)
         if closing:
             break
