@@ -22,7 +22,7 @@ from ..xml.security import parse_tree
 __all__ = ["register"]
 
 if TYPE_CHECKING:
-    from .main import CliContext
+    from .context import CliContext
 
 #: Minimum number of facts or employees for which ``build`` shows a progress bar.
 PROGRESS_MIN_ITEMS = 10_000

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
 
 import click
 
@@ -18,24 +17,13 @@ from ..config import Config, load_config
 from ..errors import ConfigError, EdmsAdapterError
 from ..i18n import N_, gettext as _
 from . import clicktext
+from .context import CliContext, pass_context
 
 __all__ = ["CliContext", "cli", "main", "pass_context"]
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
-
-
-@dataclass
-class CliContext:
-    """What every command receives: the configuration and the global options."""
-
-    config: Config
-    language: str
-    verbose: bool
-
-
-pass_context = click.make_pass_decorator(CliContext)
 
 
 @click.group(

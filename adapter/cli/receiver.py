@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..i18n import N_, gettext as _, translate
-from .main import CliContext, pass_context
+from .context import CliContext, pass_context
 
 logger = logging.getLogger(__name__)
 

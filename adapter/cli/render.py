@@ -9,7 +9,7 @@ import click
 from ..i18n import N_, gettext as _, translate
 from ..render.files import RenderFormat, render_file
 from ..render.signature import SignatureState
-from .main import CliContext, pass_context
+from .context import CliContext, pass_context
 
 __all__ = ["register"]
 

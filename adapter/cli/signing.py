@@ -213,7 +213,7 @@ def _role_names(info) -> list[str]:
 
 def register(group: click.Group) -> None:
     """Add ``sign``, ``verify`` and ``cert-info`` to ``group``."""
-    from .main import pass_context
+    from .context import pass_context
 
     @group.command("sign", help=N_("Check that your key may sign the XML notification or roster FILE, then sign it."), short_help=N_("Sign an XML document."))
     @click.argument("file", type=click.Path(dir_okay=False, exists=True))
