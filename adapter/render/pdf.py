@@ -29,8 +29,8 @@ logger = logging.getLogger(__name__)
 
 FONTS_DIR = Path(__file__).with_name("fonts")
 
-#: Table lines laid out per WeasyPrint pass. At 500 lines a pass peaks at
-#: about 130 MB (measured with bench/bench_render.py).
+#: Table lines laid out per WeasyPrint pass. With 500, rendering 10,000
+#: facts peaked at 188 MB of RSS (bench/bench_render.py, docs/benchmarks.md).
 ROWS_PER_PASS = 500
 
 _ROW_ANCHOR_PREFIX = "row-"
