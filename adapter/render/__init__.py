@@ -12,9 +12,6 @@ from .html import render_html
 from .pdf import render_pdf
 from .signature import SignatureState, SignatureSummary
 
-#: Another name of :func:`render_preview`, kept for callers that use it.
-render_to_file = render_preview
-
 __all__ = [
     "SignatureState",
     "SignatureSummary",
@@ -22,5 +19,4 @@ __all__ = [
     "render_html",
     "render_pdf",
     "render_preview",
-    "render_to_file",
 ]
