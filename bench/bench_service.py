@@ -136,7 +136,9 @@ def main() -> int:
         print(f"the receiving handler is not available: {exc}", file=sys.stderr)
         return 1
 
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="bench-service-"))
+    # Without --folder the PKI, databases and inbox go to a folder removed at exit.
+    scratch = tempfile.TemporaryDirectory(prefix="bench-service-") if args.folder is None else None
+    folder = args.folder or Path(scratch.name)
     with LoopbackExchange(folder) as exchange:
         print(f"preparing {args.documents} signed notifications of {args.facts} facts...", file=sys.stderr)
         cards = _payloads(exchange, args.documents, args.facts)
@@ -148,6 +150,8 @@ def main() -> int:
         with ServerThread(receiver_app, threads=args.threads) as server:
             results["receiving service"] = _run(server.url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID)
 
+    if scratch is not None:
+        scratch.cleanup()
     print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}")
     print(f"Command: python bench/bench_service.py --documents {args.documents} --facts {args.facts} --senders {args.senders} --threads {args.threads}")
     print()
