@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "KeyUsageError": "adapter.errors",
     "NotFoundError": "adapter.errors",
     "Problem": "adapter.errors",
+    "RenderError": "adapter.errors",
     "SignatoryPolicyError": "adapter.errors",
     "SigningError": "adapter.errors",
     "StoreError": "adapter.errors",

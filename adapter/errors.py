@@ -22,8 +22,9 @@ or English. Context travels as attributes, never only inside the text::
     │   ├── TransientTransportError         worth retrying with the same message id
     │   └── GatewayFault                    SOAP fault or gateway ErrorInfo
     │       └── TransientGatewayFault       a fault code configured as transient (also a TransientTransportError)
-    └── StoreError                          tracking database
-        └── NotFoundError (LookupError)     no such document, message or receipt
+    ├── StoreError                          tracking database
+    │   └── NotFoundError (LookupError)     no such document, message or receipt
+    └── RenderError (RuntimeError)          HTML or PDF rendering failed, e.g. Pango is missing
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ __all__ = [
     "KeyUsageError",
     "NotFoundError",
     "Problem",
+    "RenderError",
     "SignatoryPolicyError",
     "SigningError",
     "StoreError",
@@ -260,3 +262,7 @@ class StoreError(EdmsAdapterError):
 
 class NotFoundError(StoreError, LookupError):
     """No document, message or receipt with the given id."""
+
+
+class RenderError(EdmsAdapterError, RuntimeError):
+    """A form could not be rendered, for example because WeasyPrint cannot load Pango."""

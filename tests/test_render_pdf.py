@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import pytest
 from PIL import Image
 
+from adapter.errors import RenderError
 from adapter.inputs import load_input
 from adapter.model import Fact
 from adapter.render import SignatureSummary, render_pdf
@@ -171,3 +173,12 @@ def test_ten_thousand_facts(tmp_path):
     assert len(set(pages_with_rows[1:-1])) == 1, rows_per_page
     assert len(pages) > count // pages_with_rows[1]
     assert f"{len(pages)}-бет" in pages[-1]
+
+
+def test_missing_weasyprint_raises_render_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+
+    with pytest.raises(RenderError) as caught:
+        render_pdf(notification())
+
+    assert "WeasyPrint" in str(caught.value)

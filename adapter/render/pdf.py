@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..codelists import CodeListEntry
+from ..errors import RenderError
+from ..i18n import N_
 from ..model import Document
 from .html import render_view_html
 from .view import FormView, build_view
@@ -77,16 +79,30 @@ def print_stylesheet(view: FormView, *, first_page: int) -> str:
     )
 
 
+def _load_weasyprint() -> tuple[Any, Any]:
+    """Import WeasyPrint, turning a missing package or system library into :class:`RenderError`."""
+    try:
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+    except ImportError as exc:
+        raise RenderError(N_("PDF rendering needs WeasyPrint ({reason}); install edms-adapter with its dependencies"), reason=str(exc)) from exc
+    except OSError as exc:
+        # cffi raises OSError when it cannot open a shared library such as Pango.
+        raise RenderError(
+            N_("WeasyPrint cannot load its system libraries ({reason}); install Pango: the Debian packages libpango-1.0-0 and libpangoft2-1.0-0"),
+            reason=str(exc),
+        ) from exc
+    return weasyprint, FontConfiguration
+
+
 class _PassRenderer:
     """Lays out slices of one view with shared fonts."""
 
     def __init__(self, view: FormView) -> None:
-        import weasyprint
-        from weasyprint.text.fonts import FontConfiguration
-
+        weasyprint, font_configuration = _load_weasyprint()
         self._weasyprint = weasyprint
         self._view = view
-        self._fonts = FontConfiguration()
+        self._fonts = font_configuration()
 
     def render(self, start: int, end: int, *, opening: bool, closing: bool, first_page: int) -> Any:
         html = render_view_html(self._view, start=start, end=end, opening=opening, closing=closing)
