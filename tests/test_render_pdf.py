@@ -182,3 +182,36 @@ def test_missing_weasyprint_raises_render_error(monkeypatch):
         render_pdf(notification())
 
     assert "WeasyPrint" in str(caught.value)
+
+
+def test_url_fetcher_refuses_network():
+    import weasyprint
+
+    from adapter.render.pdf import FONTS_DIR, local_files_fetcher
+
+    fetcher = local_files_fetcher(weasyprint)
+
+    with pytest.raises(ValueError):
+        fetcher.fetch("http://127.0.0.1:9/x.css")
+    response = fetcher.fetch((FONTS_DIR / "LICENSE.txt").as_uri())
+    response.close()
+
+
+def _font_load_failures(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if "cannot be loaded" in record.getMessage()]
+
+
+def test_shipped_fonts_load(caplog):
+    # The system may have DejaVu too, so a font-face that failed to load
+    # would go unnoticed in the PDF. WeasyPrint logs such a failure.
+    render_pdf(notification())
+
+    assert _font_load_failures(caplog) == []
+
+
+def test_missing_fonts_are_noticed(caplog, monkeypatch, tmp_path):
+    monkeypatch.setattr("adapter.render.pdf.FONTS_DIR", tmp_path)
+
+    render_pdf(notification())
+
+    assert _font_load_failures(caplog)

@@ -103,18 +103,27 @@ class _PassRenderer:
         self._weasyprint = weasyprint
         self._view = view
         self._fonts = font_configuration()
+        self._fetcher = local_files_fetcher(weasyprint)
 
     def render(self, start: int, end: int, *, opening: bool, closing: bool, first_page: int) -> Any:
         html = render_view_html(self._view, start=start, end=end, opening=opening, closing=closing)
-        css = self._weasyprint.CSS(
-            string=print_stylesheet(self._view, first_page=first_page),
-            base_url=str(FONTS_DIR) + "/",
-            font_config=self._fonts,
-        )
-        return self._weasyprint.HTML(string=html, base_url=str(FONTS_DIR) + "/").render(
-            stylesheets=[css],
-            font_config=self._fonts,
-        )
+        options = {"base_url": str(FONTS_DIR) + "/"}
+        if self._fetcher is not None:
+            options["url_fetcher"] = self._fetcher
+        css = self._weasyprint.CSS(string=print_stylesheet(self._view, first_page=first_page), font_config=self._fonts, **options)
+        return self._weasyprint.HTML(string=html, **options).render(stylesheets=[css], font_config=self._fonts)
+
+
+def local_files_fetcher(weasyprint: Any) -> Any:
+    """Return a WeasyPrint URL fetcher that reads ``file:`` URLs only.
+
+    The forms load nothing but the shipped fonts, so a fetch over the
+    network could only come from a defect and is refused.
+    """
+    fetcher_class = getattr(weasyprint, "URLFetcher", None)
+    # NOTE: older WeasyPrint releases have no URLFetcher class (70.0 has it);
+    # with them the default fetcher, which allows every protocol, stays in use.
+    return None if fetcher_class is None else fetcher_class(allowed_protocols={"file"})
 
 
 def _row_indexes(page: Any) -> list[int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -120,9 +120,10 @@ class FactRow:
 class FormView:
     """Everything a form template shows, in one language.
 
-    ``rows`` are the table lines: :class:`FactRow` for a notification and
-    :class:`~adapter.model.Employee` for a roster. The PDF renderer lays
-    them out in slices, so a view contains no rendered text of its own.
+    ``rows`` are the table lines: :class:`FactRow` for a notification,
+    :class:`~adapter.model.Employee` for a roster and the per-fact decisions
+    of a receipt. The PDF renderer takes them in slices, one layout pass at
+    a time.
     """
 
     kind: str
@@ -150,7 +151,7 @@ class FormView:
             "view": self,
             "form": self.form,
             "ui": self.ui,
-            "rows": _slice(self.rows, start, end),
+            "rows": self.rows[start:end],
             "row_offset": start,
             "opening": opening,
             "closing": closing,
@@ -376,7 +377,3 @@ def url_unicode(url: str) -> str:
         netloc = netloc[:start] + _host_unicode(host) + netloc[start + len(host):]
     path, query, fragment = (_PERCENT_RUN.sub(_decode_percent_run, part) for part in (parts.path, parts.query, parts.fragment))
     return urlunsplit((parts.scheme, netloc, path, query, fragment))
-
-
-def _slice(rows: Sequence[Any], start: int, end: int) -> Iterator[Any]:
-    yield from rows[start:end]
