@@ -53,3 +53,21 @@ def test_translations_keep_placeholders(language):
         if set(PLACEHOLDER.findall(message)) != set(PLACEHOLDER.findall(translated)):
             broken.append(f"{message!r} -> {translated!r}")
     assert not broken, "\n".join(broken)
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_areas_agree_on_shared_messages(language):
+    """A message id in several area catalogs has one translation, because the merge keeps only one."""
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, tuple[str, str]] = {}
+    conflicts = []
+    for po_file in sorted((REPO_ROOT / "adapter" / "locale" / language / "LC_MESSAGES").glob("*.po")):
+        with po_file.open("rb") as handle:
+            for message in read_po(handle):
+                if not message.id or not message.string:
+                    continue
+                earlier = seen.setdefault(message.id, (po_file.name, message.string))
+                if earlier[1] != message.string:
+                    conflicts.append(f"{message.id!r}: {earlier[0]} {earlier[1]!r} != {po_file.name} {message.string!r}")
+    assert not conflicts, "\n".join(conflicts)
