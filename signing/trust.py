@@ -19,18 +19,22 @@ not self-signed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import dataclasses
 import datetime as dt
 import logging
 import os
 import threading
-from collections.abc import Coroutine, Iterable
+import time
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as validation_errors
@@ -43,8 +47,10 @@ from adapter.i18n import N_
 from .certificates import certificate_label, gost_algorithm_oid, load_certificates
 
 __all__ = [
+    "PathCache",
     "PathValidation",
     "TrustSettings",
+    "default_path_cache",
     "load_trust_anchors",
     "require_aware",
     "validate_path",
@@ -63,12 +69,17 @@ class TrustSettings:
     anchors: tuple[str, ...] = ()
     #: Files or folders of intermediate CA certificates used to build paths; never trusted on their own.
     intermediates: tuple[str, ...] = ()
+    #: Seconds for which a successful path validation is reused (see :class:`PathCache`); 0 turns the cache off.
+    path_cache_seconds: float = 300.0
+    #: Maximum number of successful path validations kept in memory.
+    path_cache_size: int = 1024
 
     @classmethod
     def from_config(cls, config: Config) -> TrustSettings:
         """Read ``[trust]`` from ``config`` with paths resolved against the configuration file's folder."""
         settings = config.section("trust", cls)
-        return cls(
+        return dataclasses.replace(
+            settings,
             anchors=tuple(str(config.resolve_path(path)) for path in settings.anchors),
             intermediates=tuple(str(config.resolve_path(path)) for path in settings.intermediates),
         )
@@ -151,12 +162,88 @@ def load_trust_anchors(settings: TrustSettings) -> tuple[tuple[x509.Certificate,
     return tuple(anchors), tuple(intermediates)
 
 
+class PathCache:
+    """Successful path validations, reused while the same answer is certain; thread-safe and bounded.
+
+    An entry is keyed by the SHA-256 fingerprints of the certificate, of every
+    other CA certificate offered for path building and of the trust anchors,
+    so another anchor or intermediate set misses the cache. It answers a
+    validation as of ``at`` only while ``at`` lies inside the validity
+    periods of every certificate on the path (never past the earliest
+    notAfter), and only for ``ttl`` seconds of ``clock`` after it was stored.
+    Failed validations are never stored. Revocation is not part of a path
+    validation, so it is not cached here: :mod:`signing.revocation` keeps
+    CRLs and OCSP responses until their nextUpdate.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._entries: collections.OrderedDict[tuple[object, ...], _CachedPath] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...], at: dt.datetime) -> tuple[x509.Certificate, ...] | None:
+        """Return the chain stored under ``key`` when it still answers a validation as of ``at``."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if self.clock() >= entry.expires:
+                del self._entries[key]
+                return None
+            if not (entry.valid_from <= at <= entry.valid_until):
+                return None
+            self._entries.move_to_end(key)
+            return entry.chain
+
+    def put(self, key: tuple[object, ...], chain: tuple[x509.Certificate, ...], *, ttl: float, max_entries: int) -> None:
+        """Store a successful validation's ``chain`` for ``ttl`` seconds, dropping the least recently used beyond ``max_entries``."""
+        if ttl <= 0 or max_entries <= 0:
+            return
+        entry = _CachedPath(
+            chain=chain,
+            valid_from=max(item.not_valid_before_utc for item in chain),
+            valid_until=min(item.not_valid_after_utc for item in chain),
+            expires=self.clock() + ttl,
+        )
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+@dataclass(frozen=True, slots=True)
+class _CachedPath:
+    chain: tuple[x509.Certificate, ...]
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    expires: float
+
+
+#: The process-wide cache that :func:`validate_path` uses unless given another.
+default_path_cache = PathCache()
+
+
+def _fingerprint(cert: x509.Certificate) -> bytes:
+    return cert.fingerprint(hashes.SHA256())
+
+
 def validate_path(
     cert: x509.Certificate,
     *,
     intermediates: Iterable[x509.Certificate] = (),
     at: dt.datetime,
     settings: TrustSettings | Config | None = None,
+    cache: PathCache | None = None,
 ) -> PathValidation:
     """Find and check a certification path from ``cert`` to a configured trust anchor, as of ``at``.
 
@@ -164,7 +251,9 @@ def validate_path(
     the KeyInfo of an XML signature) to those configured. Every certificate
     on the path must be valid at ``at``; a timezone-naive ``at`` raises
     InputError. Revocation is not checked here (see
-    :func:`signing.revocation.check_revocation`).
+    :func:`signing.revocation.check_revocation`). A successful validation is
+    reused from ``cache`` (default: :data:`default_path_cache`) for
+    ``[trust] path_cache_seconds``, as :class:`PathCache` describes.
     """
     moment = require_aware(at)
     intermediates = tuple(intermediates)
@@ -191,9 +280,16 @@ def validate_path(
         )
         return PathValidation(cert, False, moment, (cert,), (problem,))
 
+    cache = cache if cache is not None else default_path_cache
+    others = (*configured_intermediates, *intermediates)
+    cache_key = (_fingerprint(cert), frozenset(map(_fingerprint, others)), frozenset(map(_fingerprint, anchors)))
+    cached = cache.get(cache_key, moment)
+    if cached is not None:
+        return PathValidation(cert, True, moment, cached, ())
+
     context = ValidationContext(
         trust_roots=[_to_asn1(anchor) for anchor in anchors],
-        other_certs=[_to_asn1(other) for other in (*configured_intermediates, *intermediates)],
+        other_certs=[_to_asn1(other) for other in others],
         moment=moment,
         allow_fetching=False,
         revinfo_policy=CertRevTrustPolicy(
@@ -233,8 +329,9 @@ def validate_path(
         )
         return PathValidation(cert, False, moment, (cert,), (problem,))
 
-    chain = tuple(x509.load_der_x509_certificate(item.dump()) for item in path.iter_certs(include_root=True))
-    return PathValidation(cert, True, moment, tuple(reversed(chain)), ())
+    chain = tuple(reversed([x509.load_der_x509_certificate(item.dump()) for item in path.iter_certs(include_root=True)]))
+    cache.put(cache_key, chain, ttl=settings.path_cache_seconds, max_entries=settings.path_cache_size)
+    return PathValidation(cert, True, moment, chain, ())
 
 
 def _validity_problem(cert: x509.Certificate, moment: dt.datetime, exc: Exception) -> Problem:
