@@ -60,16 +60,17 @@ class AttachedFile:
     file_name: str
     media_type: str
     content: bytes = field(repr=False)
+    #: SHA-256 of the content, lower-case hex; computed once, because a signed
+    #: document of 100,000 facts takes tens of milliseconds to hash.
+    sha256: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.content).hexdigest())
 
     @property
     def size(self) -> int:
         """Size of the content in bytes."""
         return len(self.content)
-
-    @property
-    def sha256(self) -> str:
-        """SHA-256 of the content, lower-case hex."""
-        return hashlib.sha256(self.content).hexdigest()
 
     @classmethod
     def from_path(cls, path: str | os.PathLike[str], *, media_type: str | None = None) -> AttachedFile:

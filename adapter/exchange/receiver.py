@@ -39,7 +39,7 @@ from typing import Any
 
 from cryptography import x509
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ..config import Config
 from ..editions import edition_for_date
@@ -47,7 +47,7 @@ from ..errors import ConfigError, EdmsAdapterError, GatewayFault, InputError, In
 from ..i18n import DEFAULT_LANGUAGE, N_, normalize_language, translate
 from ..model import Notification
 from ..store.database import Database, open_database, utc_now
-from ..store.inbox import DocumentState, OutgoingReceipt, QueueState, ReceivedDocument, ReceivedEvidence, ReceivedFact, RejectedMessage
+from ..store.inbox import DocumentState, FactState, OutgoingReceipt, QueueState, ReceivedDocument, ReceivedEvidence, ReceivedFact, RejectedMessage
 from .card import Card, check_card, parse_card
 from ..transport.messages import (
     AsyncSendResult,
@@ -264,6 +264,51 @@ class _Verified:
     document: Any
     verification: Any
     edition: str
+
+
+def _insert_facts_and_evidence(session: Any, document_id: int, document: Notification, card: Card) -> None:
+    """Insert the facts and evidence files of an accepted notification with one executemany each.
+
+    Core inserts on the tables skip the ORM's per-row bookkeeping, which costs
+    more than the database itself for a notification of 100,000 facts.
+    """
+    if document.facts:
+        session.execute(
+            insert(ReceivedFact.__table__),
+            [
+                {
+                    "document_id": document_id,
+                    "number": fact.number,
+                    "protocol": fact.protocol,
+                    "ip": fact.ip,
+                    "domain": fact.domain,
+                    "url": fact.url,
+                    "mac": fact.mac,
+                    "imei": fact.imei,
+                    "description": fact.description,
+                    "state": FactState.PENDING.value,
+                }
+                for fact in document.facts
+            ],
+        )
+    if document.evidence:
+        by_hash = {item.sha256: item for item in card.attachments}
+        session.execute(
+            insert(ReceivedEvidence.__table__),
+            [
+                {
+                    "document_id": document_id,
+                    "number": item.number,
+                    "fact": item.fact,
+                    "file_name": item.file_name,
+                    "media_type": item.media_type,
+                    "size": item.size,
+                    "sha256": item.sha256,
+                    "content": by_hash[item.sha256].content,
+                }
+                for item in document.evidence
+            ],
+        )
 
 
 class ReceiverService:
@@ -540,35 +585,10 @@ class ReceiverService:
                     response_code=SUCCESS_CODE,
                     response_message=message[:250],
                 )
-                if isinstance(document, Notification):
-                    row.facts = [
-                        ReceivedFact(
-                            number=fact.number,
-                            protocol=fact.protocol,
-                            ip=fact.ip,
-                            domain=fact.domain,
-                            url=fact.url,
-                            mac=fact.mac,
-                            imei=fact.imei,
-                            description=fact.description,
-                        )
-                        for fact in document.facts
-                    ]
-                    by_hash = {item.sha256: item for item in card.attachments}
-                    row.evidence = [
-                        ReceivedEvidence(
-                            number=item.number,
-                            fact=item.fact,
-                            file_name=item.file_name,
-                            media_type=item.media_type,
-                            size=item.size,
-                            sha256=item.sha256,
-                            content=by_hash[item.sha256].content,
-                        )
-                        for item in document.evidence
-                    ]
                 session.add(row)
                 session.flush()
+                if isinstance(document, Notification):
+                    _insert_facts_and_evidence(session, row.id, document, card)
                 reference = DocumentReference(message_id, card.document_sha256, header.number, header.date)
                 receipt = Receipt.delivered(reference, now, issuer_bin=self.settings.bin or None)
                 queue_receipt(session, receipt, self.signer, sender_id=sender_id, document_id=row.id)
