@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 import tomllib
 import types
@@ -110,11 +111,18 @@ def _build(settings_type: type[T], table: Mapping[str, Any], prefix: str) -> T:
             section=prefix,
             known=", ".join(fields),
         )
-    hints = typing.get_type_hints(settings_type)
+    hints = _type_hints(settings_type)
     values = {}
     for name, raw in table.items():
         values[name] = _coerce(raw, hints[name], f"{prefix}.{name}")
     return settings_type(**values)
+
+
+@functools.cache
+def _type_hints(settings_type: type) -> dict[str, Any]:
+    # Evaluating string annotations compiles code, which the receiving service
+    # would otherwise repeat on every request.
+    return typing.get_type_hints(settings_type)
 
 
 def _coerce(raw: Any, hint: Any, key: str) -> Any:

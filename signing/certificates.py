@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -280,6 +281,9 @@ def certificate_label(cert: x509.Certificate) -> str:
     return f"0x{cert.serial_number:x} ({readable_name(cert.issuer)})"
 
 
+# Certificates compare and hash by their DER encoding, so the receiving
+# service reads each sender's certificate once, not on every request.
+@functools.lru_cache(maxsize=256)
 def describe_certificate(cert: x509.Certificate) -> CertificateInfo:
     """Read the holder, the organisation, the roles and the allowed uses of ``cert``."""
     subject = cert.subject

@@ -43,6 +43,7 @@ Source = bytes | str | os.PathLike[str]
 LIBXML2_MAX_TEXT_LENGTH = 10_000_000
 
 _HEAD_BYTES = 64 * 1024
+_ROOT_START_CHUNK = 2048
 _WHITESPACE = b" \t\r\n"
 
 
@@ -194,9 +195,12 @@ def _parse_root_start(data: bytes) -> str | None:
     """Return the root tag at the start of ``data``, ``""`` when it is not well-formed, or ``None`` when cut off."""
     parser = etree.XMLPullParser(events=("start",), resolve_entities=False, load_dtd=False, no_network=True)
     try:
-        parser.feed(data)
-        for _event, element in parser.read_events():
-            return str(element.tag)
+        # Small pieces, so the parser stops soon after the root start tag
+        # instead of building the first 64 KiB of the tree.
+        for offset in range(0, len(data), _ROOT_START_CHUNK):
+            parser.feed(data[offset : offset + _ROOT_START_CHUNK])
+            for _event, element in parser.read_events():
+                return str(element.tag)
     except etree.XMLSyntaxError:
         # The full parse reports the error with its line.
         return ""
