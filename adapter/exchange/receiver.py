@@ -751,10 +751,6 @@ def create_wsgi_app(config: Config, *, signer: Any = None, store: Database | Non
 
     ``signer`` defaults to :func:`load_receiver_signer` and ``store`` to
     :func:`open_inbox`.
-
-    NOTE: the SOAP layer parses requests without lxml's ``huge_tree``, so a
-    card with one file larger than about 7.5 MB (10,000,000 base64
-    characters) is rejected as invalid XML before it reaches the checks here.
     """
     from ..service.soap import SoapApplication
     from ..transport.settings import ServiceSettings

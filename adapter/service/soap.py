@@ -407,6 +407,19 @@ _PARSER = etree.XMLParser(
     huge_tree=False,
     remove_comments=False,
 )
+# huge_tree lifts libxml2's limit of 10,000,000 bytes on one text node, which
+# the base64 of an evidence file over about 7.5 MB, or of a signed
+# notification of 100,000 facts, exceeds. It is used only for a UTF-8 request
+# whose prolog has no DOCTYPE, so no entity can be declared, and
+# service.max_request_bytes bounds the memory the tree takes.
+_HUGE_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=True,
+    remove_comments=False,
+)
 
 
 def _parse(body: bytes) -> etree._Element:
@@ -414,11 +427,28 @@ def _parse(body: bytes) -> etree._Element:
     if not body.strip():
         raise InputError(N_("the request body is empty; POST a SOAP envelope"), field="request", value=None)
     # lxml's parser objects are not thread-safe; waitress calls from several threads.
-    parser = _PARSER.copy()
+    parser = (_HUGE_PARSER if _prolog_is_safe(body) else _PARSER).copy()
     tree = etree.fromstring(body, parser).getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise InputError(N_("the request contains a DTD, which is not allowed"), field="DOCTYPE", value=None)
     return tree.getroot()
+
+
+def _prolog_is_safe(body: bytes) -> bool:
+    """Return whether ``body`` is UTF-8 without a DOCTYPE before its root; raise InputError for a DOCTYPE.
+
+    A request in another encoding returns ``False`` and is parsed with
+    libxml2's default limits, which the DTD check after the parse relies on.
+    """
+    from ..xml.security import root_tag
+
+    try:
+        root_tag(body)
+    except InvalidDocumentError as exc:
+        if any(problem.code == "dtd-forbidden" for problem in exc.problems):
+            raise InputError(N_("the request contains a DTD, which is not allowed"), field="DOCTYPE", value=None) from exc
+        return False
+    return True
 
 
 def noop_application(settings: ServiceSettings | None = None, *, trust: Trust | None = None) -> SoapApplication:
