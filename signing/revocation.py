@@ -9,7 +9,10 @@ Sources, in the order of ``[revocation] methods``:
 
 Nothing is fetched from the network unless a URL is configured or
 ``fetch = true``. Downloaded CRLs and OCSP responses are cached in memory and
-under ``cache_dir`` until their nextUpdate.
+under ``cache_dir`` until their nextUpdate. A verified ``good`` status is
+reused in memory for ``status_cache_seconds``, never past its source's
+nextUpdate, so a receiving service does not re-read and re-verify the same
+CRL or OCSP response on every request.
 
 The CRL and OCSP checks are done here with ``cryptography`` rather than by
 pyhanko-certvalidator, which (as of 0.33) fails to check a CRL whose issuer is
@@ -27,6 +30,7 @@ the certificate, ``soft-fail`` accepts it with the problems reported, and
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import hashlib
@@ -102,7 +106,7 @@ class RevocationSettings:
     policy: str = "hard-fail"
     #: Sources to ask, in order: "ocsp", "crl".
     methods: tuple[str, ...] = ("ocsp", "crl")
-    #: CRL files (DER or PEM) to use, read on each check.
+    #: CRL files (DER or PEM) to use, read on each check not answered by the status cache.
     crl_files: tuple[str, ...] = ()
     #: CRL URLs to download (and cache); downloading them needs no ``fetch``.
     crl_urls: tuple[str, ...] = ()
@@ -121,6 +125,9 @@ class RevocationSettings:
     ocsp_nonce: bool = True
     #: Clock difference tolerated between this host and the CA, in seconds.
     clock_skew_seconds: float = 300.0
+    #: Seconds for which a verified ``good`` status is reused without reading
+    #: its CRL or OCSP response again, never past that source's nextUpdate; 0 turns this off.
+    status_cache_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         policies = [policy.value for policy in RevocationPolicy]
@@ -165,6 +172,7 @@ class RevocationSettings:
             max_response_bytes=settings.max_response_bytes,
             ocsp_nonce=settings.ocsp_nonce,
             clock_skew_seconds=settings.clock_skew_seconds,
+            status_cache_seconds=settings.status_cache_seconds,
         )
 
 
@@ -222,6 +230,17 @@ class _CachedItem:
     next_update: dt.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class _CachedStatus:
+    status: RevocationStatus
+    next_update: dt.datetime
+    expires: dt.datetime
+
+
+# Verified statuses kept per cache; beyond this the oldest entries are dropped.
+_MAX_CACHED_STATUSES = 4096
+
+
 class RevocationCache:
     """Downloaded CRLs and OCSP responses, in memory and optionally on disk, kept until their nextUpdate.
 
@@ -232,7 +251,39 @@ class RevocationCache:
         self.folder = Path(folder) if folder else None
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._memory: dict[str, _CachedItem] = {}
+        self._statuses: dict[tuple[object, ...], _CachedStatus] = {}
         self._lock = threading.Lock()
+
+    def get_status(self, key: tuple[object, ...], at: dt.datetime) -> RevocationStatus | None:
+        """Return the ``good`` status stored under ``key`` when it still answers a check as of ``at``."""
+        now = self.clock()
+        with self._lock:
+            entry = self._statuses.get(key)
+            if entry is not None and now >= entry.expires:
+                del self._statuses[key]
+                return None
+        if entry is None or at > entry.next_update:
+            return None
+        return dataclasses.replace(entry.status, at=at)
+
+    def put_status(self, key: tuple[object, ...], status: RevocationStatus, *, ttl: float) -> None:
+        """Keep a ``good`` status for ``ttl`` seconds but not past its source's nextUpdate, for checks as of times up to then.
+
+        Only a status whose source lists no revocation of the certificate at
+        all is kept, so no later time checked can turn it into ``revoked``.
+        """
+        source = status.source
+        if ttl <= 0 or status.status is not CertStatus.GOOD or status.revocation_time is not None:
+            return
+        if source is None or source.next_update is None:
+            return
+        # The entry expires at the source's nextUpdate too, so a fresh CRL or OCSP response is read then.
+        expires = min(self.clock() + dt.timedelta(seconds=ttl), source.next_update)
+        entry = _CachedStatus(status, source.next_update, expires)
+        with self._lock:
+            self._statuses[key] = entry
+            while len(self._statuses) > _MAX_CACHED_STATUSES:
+                del self._statuses[next(iter(self._statuses))]
 
     def get(self, key: str) -> bytes | None:
         """Return the cached bytes under ``key`` while their nextUpdate has not passed."""
@@ -366,7 +417,13 @@ def check_revocation(
     if policy is RevocationPolicy.OFF:
         return RevocationStatus(CertStatus.NOT_CHECKED, policy, moment)
 
-    check = _Check(cert, issuer, moment, settings, policy, cache or _default_cache(settings), session)
+    cache = cache or _default_cache(settings)
+    # The settings are part of the key: other sources or another policy may answer differently.
+    status_key = (cert.fingerprint(hashes.SHA256()), issuer.fingerprint(hashes.SHA256()), settings)
+    cached = cache.get_status(status_key, moment)
+    if cached is not None:
+        return cached
+    check = _Check(cert, issuer, moment, settings, policy, cache, session)
     gost_oid = gost_algorithm_oid(cert) or gost_algorithm_oid(issuer)
     if gost_oid is not None:
         problem = Problem(
@@ -396,6 +453,7 @@ def check_revocation(
                 logger.debug("no revocation status for %s from this source: %s", check.label, undetermined.problem.code)
                 problems.append(undetermined.problem)
                 continue
+            cache.put_status(status_key, status, ttl=settings.status_cache_seconds)
             return status
 
     if not tried:

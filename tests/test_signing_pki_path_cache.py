@@ -1,4 +1,4 @@
-"""PathCache: successful path validations reused only while the same answer is certain."""
+"""Cached path validations and revocation statuses, reused only while the same answer is certain."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 import signing.trust
 from adapter.config import Config
 from adapter.xml import build_xml
+from signing.revocation import CertStatus, RevocationCache, RevocationSettings, check_revocation
+from signing.testpki import TestPki
 from signing.trust import PathCache, TrustSettings, validate_path
 from signing.verify import verify_document
 from signing.xmldsig import sign_xml
@@ -97,8 +99,6 @@ def test_revoked_certificate_reported_despite_cached_path(test_pki):
 
 
 def test_other_anchor_set_misses_cache(test_pki, tmp_path):
-    from signing.testpki import TestPki
-
     other = TestPki.create(tmp_path, key_set="other")
     cache = PathCache()
     head = test_pki.head.certificate
@@ -167,3 +167,96 @@ def test_concurrent_validations_agree(test_pki):
 
     assert results == [True] * 20
     assert len(cache) == 1
+
+
+class MovableClock:
+    def __init__(self) -> None:
+        self.offset = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc) + self.offset
+
+
+@pytest.fixture
+def own_pki(tmp_path):
+    # A PKI of its own, because these tests revoke a certificate and rewrite the CRL.
+    return TestPki.create(tmp_path / "pki")
+
+
+def _crl_settings(pki, **options: object) -> RevocationSettings:
+    return RevocationSettings(methods=("crl",), crl_files=(str(pki.crl_path),), **options)
+
+
+def test_good_status_reused_until_ttl(own_pki):
+    clock = MovableClock()
+    cache = RevocationCache(clock=clock)
+    settings = _crl_settings(own_pki, status_cache_seconds=60.0)
+    deputy = own_pki.deputy.certificate
+    first = check_revocation(deputy, own_pki.issuing_ca, at=own_pki.now, settings=settings, cache=cache)
+    own_pki.revoke(own_pki.deputy, at=own_pki.now - dt.timedelta(hours=2))
+    own_pki.write_crl()
+
+    within_ttl = check_revocation(deputy, own_pki.issuing_ca, at=own_pki.now, settings=settings, cache=cache)
+    clock.offset = dt.timedelta(seconds=61)
+    after_ttl = check_revocation(deputy, own_pki.issuing_ca, at=own_pki.now, settings=settings, cache=cache)
+
+    assert first.status is CertStatus.GOOD
+    assert within_ttl.status is CertStatus.GOOD
+    assert after_ttl.status is CertStatus.REVOKED
+
+
+def test_good_status_not_served_past_next_update(own_pki):
+    clock = MovableClock()
+    cache = RevocationCache(clock=clock)
+    next_update = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2)
+    own_pki.write_crl(next_update=next_update)
+    settings = _crl_settings(own_pki, status_cache_seconds=3600.0)
+    deputy = own_pki.deputy.certificate
+    assert check_revocation(deputy, own_pki.issuing_ca, at=own_pki.now, settings=settings, cache=cache).status is CertStatus.GOOD
+    own_pki.revoke(own_pki.deputy, at=own_pki.now - dt.timedelta(hours=2))
+    own_pki.write_crl()
+
+    clock.offset = dt.timedelta(minutes=3)
+    status = check_revocation(deputy, own_pki.issuing_ca, at=own_pki.now, settings=settings, cache=cache)
+
+    assert status.status is CertStatus.REVOKED
+
+
+def test_status_for_later_time_than_next_update_rechecked(own_pki):
+    cache = RevocationCache()
+    next_update = own_pki.now + dt.timedelta(hours=1)
+    own_pki.write_crl(next_update=next_update)
+    settings = _crl_settings(own_pki)
+    deputy = own_pki.deputy.certificate
+    assert check_revocation(deputy, own_pki.issuing_ca, at=own_pki.now, settings=settings, cache=cache).status is CertStatus.GOOD
+
+    later = check_revocation(deputy, own_pki.issuing_ca, at=next_update + dt.timedelta(minutes=1), settings=settings, cache=cache)
+
+    assert later.status is CertStatus.UNKNOWN
+    assert "crl-stale" in [problem.code for problem in later.problems]
+
+
+def test_status_revoked_later_not_cached(own_pki):
+    cache = RevocationCache()
+    settings = _crl_settings(own_pki)
+    revoked_at = own_pki.now + dt.timedelta(minutes=30)
+    own_pki.revoke(own_pki.deputy, at=revoked_at)
+    own_pki.write_crl()
+    deputy = own_pki.deputy.certificate
+
+    before = check_revocation(deputy, own_pki.issuing_ca, at=own_pki.now, settings=settings, cache=cache)
+    after = check_revocation(deputy, own_pki.issuing_ca, at=revoked_at + dt.timedelta(minutes=1), settings=settings, cache=cache)
+
+    assert before.status is CertStatus.GOOD
+    assert before.revoked_later
+    assert after.status is CertStatus.REVOKED
+
+
+def test_other_revocation_settings_miss_status_cache(own_pki):
+    cache = RevocationCache()
+    deputy = own_pki.deputy.certificate
+    check_revocation(deputy, own_pki.issuing_ca, at=own_pki.now, settings=_crl_settings(own_pki), cache=cache)
+
+    without_sources = check_revocation(deputy, own_pki.issuing_ca, at=own_pki.now, settings=RevocationSettings(methods=("crl",)), cache=cache)
+
+    assert without_sources.status is CertStatus.UNKNOWN
