@@ -62,3 +62,25 @@ def test_entry_point_runs_as_process():
     result = run_cli("--lang", "en", "--version")
     assert result.returncode == 0
     assert "edms-adapter" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["demo", "--lang", "en"], ["--lang", "en", "demo"]),
+        (["demo", "--lang=ru", "-v"], ["-v", "--lang=ru", "demo"]),
+        (["--lang", "kk", "roster", "due", "--config", "c.toml"], ["--config", "c.toml", "--lang", "kk", "roster", "due"]),
+        (["render", "x.xml", "--lang", "ru"], ["render", "x.xml", "--lang", "ru"]),
+        (["validate", "--", "--lang"], ["validate", "--", "--lang"]),
+        (["--lang", "en", "--help"], ["--lang", "en", "--help"]),
+    ],
+)
+def test_global_options_after_command(argv, expected):
+    from adapter.cli.main import _hoist_global_options
+
+    assert _hoist_global_options(argv) == expected
+
+
+def test_lang_after_command_translates(capsys):
+    assert main(["validate", "--help", "--lang", "ru"]) == 0
+    assert "Использование:" in capsys.readouterr().out

@@ -60,6 +60,62 @@ def _register_commands() -> None:
 _register_commands()
 
 
+_GLOBAL_OPTIONS_WITH_VALUE = ("--lang", "--config")
+_GLOBAL_FLAGS = ("-v", "--verbose")
+
+
+def _hoist_global_options(argv: list[str]) -> list[str]:
+    """Move global options written after the command to the front.
+
+    ``edms-adapter demo --lang en`` then means ``edms-adapter --lang en demo``.
+    An option the command defines itself (``render --lang`` sets the form's
+    language) stays where it is.
+    """
+    command: click.Command = cli
+    position = 0
+    while position < len(argv) and isinstance(command, click.Group):
+        arg = argv[position]
+        if arg.startswith("-") and command is not cli:
+            break
+        if arg in _GLOBAL_OPTIONS_WITH_VALUE:
+            position += 2
+            continue
+        if arg.startswith("-"):
+            position += 1
+            continue
+        if arg not in command.commands:
+            break
+        command = command.commands[arg]
+        position += 1
+    if command is cli:
+        return argv
+
+    own_options = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    head, tail, rest = argv[:position], [], argv[position:]
+    index = 0
+    while index < len(rest):
+        arg = rest[index]
+        name = arg.split("=", 1)[0]
+        if arg == "--":
+            tail.extend(rest[index:])
+            break
+        if name in _GLOBAL_OPTIONS_WITH_VALUE and name not in own_options:
+            if "=" in arg:
+                head.insert(0, arg)
+                index += 1
+            else:
+                head[0:0] = rest[index : index + 2]
+                index += 2
+            continue
+        if arg in _GLOBAL_FLAGS and arg not in own_options:
+            head.insert(0, arg)
+            index += 1
+            continue
+        tail.append(arg)
+        index += 1
+    return head + tail
+
+
 def _preselect_language(argv: list[str]) -> None:
     """Pick the language before click parses, so help and usage errors are translated too.
 
@@ -89,7 +145,7 @@ def _preselect_language(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (also the process exit code)."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     verbose = "-v" in args or "--verbose" in args
     _preselect_language(args)
     clicktext.install()
