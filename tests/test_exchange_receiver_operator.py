@@ -86,6 +86,16 @@ def test_unknown_document_not_found(desk):
         registrar.register(999)
 
 
+def test_unknown_document_not_retried(desk, caplog):
+    _service, registrar = desk
+    caplog.set_level("WARNING", logger="adapter.exchange.registrar")
+
+    with pytest.raises(NotFoundError):
+        registrar.register(99)
+
+    assert [record.getMessage() for record in caplog.records if record.name == "adapter.exchange.registrar"] == []
+
+
 def test_refuse_with_code_and_text(desk, test_pki):
     service, registrar = desk
     coded = _receive(service, test_pki, number="R-1")

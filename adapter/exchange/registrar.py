@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..config import Config
 from ..errors import InputError, NotFoundError, StoreError
@@ -257,8 +258,10 @@ class Registrar:
             try:
                 receipt = self._register_once(document_id, registration_day)
                 break
-            except StoreError:
-                if attempt == _REGISTRATION_ATTEMPTS:
+            except StoreError as exc:
+                # Only a duplicate (year, sequence) is worth another attempt;
+                # a missing document or an unreachable database is reported at once.
+                if not isinstance(exc.__cause__, IntegrityError) or attempt == _REGISTRATION_ATTEMPTS:
                     raise
                 logger.warning("registration of document %s collided with another one; retrying", document_id)
         logger.info("document %s registered as %s", document_id, receipt.registration_number)
