@@ -70,6 +70,7 @@ __all__ = [
     "check_notification",
     "check_roster",
     "domain_to_unicode",
+    "mask_personal",
     "normalize_domain",
     "normalize_email",
     "normalize_imei",
@@ -140,6 +141,74 @@ _IIN_CENTURIES = {"1": 1800, "2": 1800, "3": 1900, "4": 1900, "5": 2000, "6": 20
 _BIN_TYPES = frozenset("456")
 _BIN_ATTRIBUTES = frozenset("0123")
 
+_MASK = "•"  # stands for hidden characters of personal data in messages
+_EMAIL_MASK = _MASK * 5  # a fixed count, so the mask does not give away the length
+
+
+# --- personal data in messages -------------------------------------------------------------
+
+
+def _mask_phone(text: str) -> str:
+    # Keep the country and operator codes (first 4 digits) and the last 2 digits, which
+    # are enough to find the row, and the separators as typed.
+    digit_count = sum(character.isdigit() for character in text)
+    keep_head = 4 if digit_count >= 8 else 0
+    keep_tail = 2 if digit_count >= 4 else 0
+    masked: list[str] = []
+    seen = 0
+    for character in text:
+        if character.isdigit():
+            seen += 1
+            keep = seen <= keep_head or seen > digit_count - keep_tail
+            masked.append(character if keep else _MASK)
+        else:
+            masked.append(_MASK if character.isalpha() else character)
+    return "".join(masked)
+
+
+def _mask_word(word: str) -> str:
+    if len(word) <= 2:
+        return word[:1] + _EMAIL_MASK
+    return word[0] + _EMAIL_MASK + word[-1]
+
+
+def _mask_email(text: str) -> str:
+    # The domain names the organisation, not the person, so it stays readable.
+    local, at, domain = text.partition("@")
+    return _mask_word(local) + at + domain if local else text
+
+
+def _mask_name(text: str) -> str:
+    return " ".join(word[0] + _MASK * 3 for word in text.split())
+
+
+def _mask_iin(text: str) -> str:
+    if len(text) < 8:
+        return "*" * len(text)
+    return text[:4] + "*" * (len(text) - 6) + text[-2:]
+
+
+_PERSONAL_MASKS = {
+    "full_name": _mask_name,
+    "work_email": _mask_email,
+    "mobile_phone": _mask_phone,
+    "iin": _mask_iin,
+}
+
+
+def mask_personal(field: str | None, value: object) -> object:
+    """Return ``value`` masked for an error message when ``field`` contains personal data, else unchanged.
+
+    Personal data are the roster's names, work e-mails and mobile numbers and
+    a signatory's IIN. The mask keeps enough to find the row
+    (``+7 777 ••• •• 43``, ``r•••••v@example.kz``,
+    ``9211******34``) but not enough to read the value.
+    """
+    mask = _PERSONAL_MASKS.get((field or "").rpartition(".")[2])
+    if mask is None or value is None:
+        return value
+    return mask(str(value))
+
 
 # --- text fields ---------------------------------------------------------------------------
 
@@ -149,7 +218,7 @@ def _text(value: object, field: str) -> str:
     if value is None:
         raise InputError(N_("{field} is required but missing or empty"), field=field, code="missing")
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InputError(N_("{field} must be text, not \"{value}\""), field=field, value=value, code="wrong-type")
+        raise InputError(N_("{field} must be text, not \"{value}\""), field=field, value=mask_personal(field, value), code="wrong-type")
     text = str(value).strip()
     if not text:
         raise InputError(N_("{field} is required but missing or empty"), field=field, value=value, code="missing")
@@ -467,7 +536,7 @@ def _twelve_digits(value: object, field: str, message: str, code: str) -> str:
     text = _text(value, field)
     digits = re.sub(r"\s", "", text)
     if len(digits) != 12 or not digits.isascii() or not digits.isdigit():
-        raise InputError(message, field=field, value=text, code=code)
+        raise InputError(message, field=field, value=mask_personal(field, text), code=code)
     return digits
 
 
@@ -479,7 +548,7 @@ def validate_iin(value: object, *, field: str = "signatory.iin") -> str:
         raise InputError(
             N_("IIN \"{value}\" in {field} has an invalid 7th digit {digit}: it is 1 to 6, the century of birth and sex"),
             field=field,
-            value=digits,
+            value=_mask_iin(digits),
             digit=digits[6],
             code="invalid-iin",
         )
@@ -491,7 +560,7 @@ def validate_iin(value: object, *, field: str = "signatory.iin") -> str:
         raise InputError(
             N_("IIN \"{value}\" in {field} has an invalid date of birth {digits}: the first six digits are the date of birth as YYMMDD"),
             field=field,
-            value=digits,
+            value=_mask_iin(digits),
             digits=digits[0:6],
             code="invalid-iin",
         )
@@ -499,7 +568,7 @@ def validate_iin(value: object, *, field: str = "signatory.iin") -> str:
         raise InputError(
             N_("IIN \"{value}\" in {field} fails the check digit: check the digits for a typing error"),
             field=field,
-            value=digits,
+            value=_mask_iin(digits),
             code="invalid-iin",
         )
     return digits
@@ -556,7 +625,7 @@ def normalize_email(value: object, *, field: str = "employees.work_email") -> st
     error = InputError(
         N_("invalid e-mail address \"{value}\" in {field}: write an address such as a.nurlanov@example.gov.kz"),
         field=field,
-        value=text,
+        value=_mask_email(text),
         code="invalid-email",
     )
     if not at or not local or len(local) > 64 or not _EMAIL_LOCAL.fullmatch(local):
@@ -590,14 +659,14 @@ def normalize_phone(value: object, *, field: str = "employees.mobile_phone") -> 
         raise InputError(
             N_("invalid mobile number \"{value}\" in {field}: write a Kazakh mobile number such as +7 701 234 56 78 or 8 701 234 56 78"),
             field=field,
-            value=text,
+            value=_mask_phone(text),
             code="invalid-phone",
         )
     if national[:3] not in MOBILE_CODES:
         raise InputError(
             N_("{field} \"{value}\" is not a Kazakh mobile number: mobile numbers start with +7 70x, +7 747 or +7 77x; write the employee's mobile number"),
             field=field,
-            value=text,
+            value=_mask_phone(text),
             code="invalid-phone",
         )
     return f"+7 {national[0:3]} {national[3:6]} {national[6:8]} {national[8:10]}"
@@ -851,8 +920,8 @@ class _Collector:
             error = InputError(
                 N_("{field} \"{value}\" is not in canonical form: write {expected}"),
                 field=field,
-                value=value,
-                expected=result,
+                value=mask_personal(field, value),
+                expected=mask_personal(field, result),
                 code="not-canonical",
             )
             self.add(error, location, params)

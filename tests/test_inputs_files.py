@@ -362,8 +362,8 @@ def test_roster_rows_report_employee_number(folder, roster_data):
     roster_data["employees"][3]["work_email"] = "toleuova.example.kz"
     error = load_problems(write_json(folder, roster_data))
     texts = [problem.localized("en") for problem in error.problems]
-    assert texts[0].startswith("employee 3: employees.mobile_phone \"+7 727 255 00 11\" is not a Kazakh mobile number")
-    assert texts[1].startswith("employee 4: invalid e-mail address \"toleuova.example.kz\"")
+    assert texts[0].startswith("employee 3: employees.mobile_phone \"+7 727 \u2022\u2022\u2022 \u2022\u2022 11\" is not a Kazakh mobile number")
+    assert texts[1].startswith("employee 4: invalid e-mail address \"t\u2022\u2022\u2022\u2022\u2022z\"")
 
 
 def test_roster_duplicate_contacts(folder, roster_data):
@@ -397,6 +397,26 @@ def test_personal_data_not_logged(folder, roster_data, caplog):
     for employee in roster_data["employees"]:
         assert employee["full_name"] not in caplog.text
         assert employee["work_email"] not in caplog.text
+
+
+def test_bad_contacts_masked_in_errors(folder, roster_data, caplog, capsys):
+    from adapter.cli.main import main
+
+    roster_data["employees"][2]["mobile_phone"] = "+7 777 555 43"
+    roster_data["employees"][2]["work_email"] = "r.ismailov@@example"
+    path = write_json(folder, roster_data)
+    caplog.set_level("DEBUG")
+    for language in ("kk", "ru", "en"):
+        assert main(["--lang", language, "-v", "build", str(path), "-o", str(folder / "out.xml")]) == 1
+        stderr = capsys.readouterr().err
+        assert "employees.mobile_phone" in stderr
+        assert "+7 777 \u2022\u2022\u2022 43" in stderr
+        assert "r\u2022\u2022\u2022\u2022\u2022v@@example" in stderr
+        assert "555 43" not in stderr
+        assert "ismailov" not in stderr
+    assert "command failed" in caplog.text
+    assert "555 43" not in caplog.text
+    assert "ismailov" not in caplog.text
 
 
 # --- file level ---------------------------------------------------------------------------------

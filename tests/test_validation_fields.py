@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 
 from adapter import i18n
 from adapter.errors import InputError
+from adapter.inputs import load_input
 from adapter.model import SignatoryRole
 from adapter.validation import (
     NOTIFICATION_ROLES,
     ROSTER_ROLES,
     check_digit,
     domain_to_unicode,
+    mask_personal,
     normalize_domain,
     normalize_email,
     normalize_imei,
@@ -24,7 +29,10 @@ from adapter.validation import (
     normalize_violation_type,
     validate_bin,
     validate_iin,
+    validate_roster,
 )
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 VALID = [
     (normalize_ip, "203.0.113.10", "203.0.113.10"),
@@ -164,8 +172,35 @@ def test_invalid_value_is_rejected(normalize, value, code):
     error = caught.value
     assert error.code == code
     assert error.field
-    if code != "missing":
+    if code in ("invalid-iin", "invalid-email", "invalid-phone"):
+        assert error.value == mask_personal(error.field, value)
+        assert error.value in str(error)
+    elif code != "missing":
         assert str(value) in str(error) or error.value == value
+
+
+@pytest.mark.parametrize(("field", "value", "masked"), [
+    ("employees.mobile_phone", "+7 777 555 43", "+7 777 \u2022\u2022\u2022 43"),
+    ("employees.mobile_phone", "8 (701) 555-12-34", "8 (701) \u2022\u2022\u2022-\u2022\u2022-34"),
+    ("employees.work_email", "r.ismailov@@example", "r\u2022\u2022\u2022\u2022\u2022v@@example"),
+    ("employees.work_email", "no-at-sign", "n\u2022\u2022\u2022\u2022\u2022n"),
+    ("employees.full_name", "Ким Виктор", "К\u2022\u2022\u2022 В\u2022\u2022\u2022"),
+    ("signatory.iin", "921103300034", "9211******34"),
+    ("sender.bin", "050340001235", "050340001235"),
+])
+def test_personal_value_is_masked(field, value, masked):
+    assert mask_personal(field, value) == masked
+
+
+def test_non_canonical_contact_is_masked():
+    roster = load_input(EXAMPLES / "roster.toml")
+    employee = dataclasses.replace(roster.employees[0], mobile_phone="87015550123")
+    problems = validate_roster(dataclasses.replace(roster, employees=(employee, *roster.employees[1:])))
+    assert [problem.code for problem in problems] == ["not-canonical"]
+    text = problems[0].localized("en")
+    assert "87015550123" not in text
+    assert "+7 701 555 01 23" not in text
+    assert "+7 701 \u2022\u2022\u2022 \u2022\u2022 23" in text
 
 
 @pytest.mark.parametrize("value", ["", "   ", None])
@@ -269,7 +304,7 @@ def test_unknown_role_lists_valid_roles():
 
 MESSAGES = [
     (normalize_imei, "490154203237519", {"kk": "Luhn бақылау цифрынан өтпейді", "ru": "по алгоритму Луна", "en": "fails the Luhn check digit"}),
-    (validate_iin, "750314301238", {"kk": "ЖСН бақылау цифрынан өтпейді", "ru": "ИИН «750314301238»", "en": "IIN \"750314301238\""}),
+    (validate_iin, "750314301238", {"kk": "ЖСН бақылау цифрынан өтпейді", "ru": "ИИН «7503******38»", "en": "IIN \"7503******38\""}),
     (normalize_phone, "+7 727 234 56 78", {"kk": "қазақстандық ұялы нөмір емес", "ru": "не казахстанский мобильный номер", "en": "not a Kazakh mobile number"}),
     (normalize_domain, "bad_name.kz", {"kk": "домендік атауы жарамсыз", "ru": "недопустимое доменное имя", "en": "invalid domain name"}),
 ]

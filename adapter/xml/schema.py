@@ -11,7 +11,8 @@ Two paths share one result type, a tuple of :class:`~adapter.errors.Problem`:
   language; the expected form comes from the schema's own documentation.
 
 Values of roster personal data (names, e-mails, phones, IINs) are never
-copied into a problem.
+copied into a problem: messages show them masked by
+:func:`adapter.validation.mask_personal` and ``Problem.value`` stays empty.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from schemas import schema_path
 from ..errors import InvalidDocumentError, Problem
 from ..i18n import N_, current_language, gettext
 from ..model import DocumentKind
+from ..validation import mask_personal
 from .namespaces import SCHEMA_FILES, document_kind, namespace_of
 from .security import Source, default_max_bytes, parse_tree, source_name
 
@@ -37,7 +39,7 @@ __all__ = ["check_xml", "libxml2_schema", "validate_tree", "validate_xml", "xmls
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _XSD_DOCUMENTATION = "{http://www.w3.org/2001/XMLSchema}documentation"
 
-#: Elements whose values are personal data and stay out of every problem.
+#: Elements whose values are personal data: problems show them only masked.
 PERSONAL_ELEMENTS = frozenset({"fullName", "workEmail", "mobilePhone", "iin"})
 
 #: Location of a schema problem: the XPath of the element and its line.
@@ -112,7 +114,7 @@ def validate_tree(tree: etree._ElementTree, *, detailed: bool = False) -> tuple[
 # Fast path: libxml2's error log
 
 
-_LIBXML2_VALUE = re.compile(r"'[^']*'(?= is not| has a length| does not)|The value '[^']*'")
+_LIBXML2_VALUE = re.compile(r"'([^']*)'(?= is not| has a length| does not)|The value '([^']*)'")
 
 
 def _libxml2_problems(tree: etree._ElementTree, log: etree._ListErrorLog) -> Iterable[Problem]:
@@ -120,16 +122,24 @@ def _libxml2_problems(tree: etree._ElementTree, log: etree._ListErrorLog) -> Ite
     for entry in log:
         path = resolver.resolve(entry.path or "")
         reason = entry.message
+        field = _field_name(path)
         if _last_step(path) in PERSONAL_ELEMENTS:
-            reason = _LIBXML2_VALUE.sub("'…'", reason)
+            reason = _LIBXML2_VALUE.sub(lambda match: _masked_quote(match, field), reason)
         yield Problem(
             "schema",
             N_("the document does not match the schema: {reason}"),
-            field=_field_name(path),
+            field=field,
             location=SCHEMA_LOCATION if path else None,
             line=entry.line or None,
             params={"reason": reason, "path": path, "line": entry.line},
         )
+
+
+def _masked_quote(match: re.Match[str], field: str | None) -> str:
+    """Return one quoted value of a libxml2 message with the value masked."""
+    value = match.group(1) if match.group(1) is not None else match.group(2)
+    masked = f"'{mask_personal(field, value)}'"
+    return masked if match.group(1) is not None else f"The value {masked}"
 
 
 # Detailed path: xmlschema
@@ -160,8 +170,10 @@ def _problem_from_error(schema: xmlschema.XMLSchema10, kind: DocumentKind, error
     element = _last_step(path)
     personal = element in PERSONAL_ELEMENTS
     value = None if personal or not isinstance(error.obj, str) else error.obj
-    if personal:
-        shown: object = _LocalizedText(N_("(hidden: personal data)"))
+    if personal and isinstance(error.obj, str):
+        shown: object = f'"{mask_personal(_field_name(path), error.obj)}"'
+    elif personal:
+        shown = _LocalizedText(N_("(hidden: personal data)"))
     elif isinstance(error.obj, str):
         shown = f'"{error.obj}"'
     else:
