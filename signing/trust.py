@@ -91,6 +91,8 @@ class PathValidation:
 
     ``chain`` runs from the certificate to the trust anchor (both included)
     when a path was found, and is just the certificate otherwise.
+    ``warnings`` names the end-entity certificates that were found among the
+    configured anchors and ignored; they do not make the path untrusted.
     """
 
     certificate: x509.Certificate
@@ -98,6 +100,7 @@ class PathValidation:
     at: dt.datetime
     chain: tuple[x509.Certificate, ...]
     problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def trust_anchor(self) -> x509.Certificate | None:
@@ -152,14 +155,65 @@ def _load_cached(path: str, key: str) -> tuple[x509.Certificate, ...]:
 
 
 def load_trust_anchors(settings: TrustSettings) -> tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...]]:
-    """Load the anchors and intermediates named by ``settings``; raise ConfigError naming a bad path."""
+    """Load the CA anchors and the intermediates named by ``settings``; raise ConfigError naming a bad path.
+
+    End-entity certificates among the anchors are left out, as
+    :func:`_load_anchor_sets` describes.
+    """
+    anchors, intermediates, _ignored = _load_anchor_sets(settings)
+    return anchors, intermediates
+
+
+# Fingerprints of the ignored end-entity anchors already logged, so the
+# warning is written once per certificate and process, not on every validation.
+_logged_ignored_anchors: set[bytes] = set()
+
+
+def _load_anchor_sets(
+    settings: TrustSettings,
+) -> tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...], tuple[Problem, ...]]:
+    """Return (CA anchors, intermediates, notes on the ignored end-entity anchors) named by ``settings``.
+
+    Only a CA certificate (basicConstraints cA=TRUE: a root or an
+    intermediate CA) can be a trust anchor. An end-entity certificate in an
+    anchor file or folder would otherwise be trusted on its own, with no CA
+    above it whose CRL or OCSP responder could report it revoked.
+    """
     anchors: list[x509.Certificate] = []
+    ignored: list[Problem] = []
     for path in settings.anchors:
-        anchors.extend(_load_cached(os.path.expanduser(path), "trust.anchors"))
+        for cert in _load_cached(os.path.expanduser(path), "trust.anchors"):
+            if _is_ca_certificate(cert):
+                anchors.append(cert)
+            else:
+                ignored.append(_ignored_anchor(cert, path))
     intermediates: list[x509.Certificate] = []
     for path in settings.intermediates:
         intermediates.extend(_load_cached(os.path.expanduser(path), "trust.intermediates"))
-    return tuple(anchors), tuple(intermediates)
+    return tuple(anchors), tuple(intermediates), tuple(ignored)
+
+
+def _is_ca_certificate(cert: x509.Certificate) -> bool:
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    return constraints.ca
+
+
+def _ignored_anchor(cert: x509.Certificate, path: str) -> Problem:
+    """Log an end-entity certificate found among the anchors (once) and return the note naming it."""
+    label = certificate_label(cert)
+    fingerprint = _fingerprint(cert)
+    if fingerprint not in _logged_ignored_anchors:
+        _logged_ignored_anchors.add(fingerprint)
+        logger.warning("ignored end-entity certificate serial 0x%x issued by %s in trust anchors %s: not a CA certificate", cert.serial_number, cert.issuer.rfc4514_string(), path)
+    return Problem(
+        "end-entity-anchor-ignored",
+        N_("certificate {certificate} in [trust] anchors is not a CA certificate (basicConstraints cA is not TRUE), so it is ignored and never trusted on its own; keep only root and intermediate CA certificates there"),
+        field="trust.anchors",
+        params={"certificate": label},
+    )
 
 
 class PathCache:
@@ -260,7 +314,7 @@ def validate_path(
     if isinstance(settings, Config):
         settings = TrustSettings.from_config(settings)
     settings = settings or TrustSettings()
-    anchors, configured_intermediates = load_trust_anchors(settings)
+    anchors, configured_intermediates, ignored = _load_anchor_sets(settings)
     label = certificate_label(cert)
     if not anchors:
         problem = Problem(
@@ -269,7 +323,7 @@ def validate_path(
             field="trust.anchors",
             params={"certificate": label},
         )
-        return PathValidation(cert, False, moment, (cert,), (problem,))
+        return PathValidation(cert, False, moment, (cert,), (problem,), ignored)
 
     gost_oid = next((oid for oid in map(gost_algorithm_oid, (cert, *intermediates)) if oid), None)
     if gost_oid is not None:
@@ -278,14 +332,14 @@ def validate_path(
             N_("the certification path of certificate {certificate} uses the GOST algorithm {algorithm}, which this build cannot verify; use an RSA or EC key"),
             params={"certificate": label, "algorithm": gost_oid},
         )
-        return PathValidation(cert, False, moment, (cert,), (problem,))
+        return PathValidation(cert, False, moment, (cert,), (problem,), ignored)
 
     cache = cache if cache is not None else default_path_cache
     others = (*configured_intermediates, *intermediates)
     cache_key = (_fingerprint(cert), frozenset(map(_fingerprint, others)), frozenset(map(_fingerprint, anchors)))
     cached = cache.get(cache_key, moment)
     if cached is not None:
-        return PathValidation(cert, True, moment, cached, ())
+        return PathValidation(cert, True, moment, cached, (), ignored)
 
     context = ValidationContext(
         trust_roots=[_to_asn1(anchor) for anchor in anchors],
@@ -309,16 +363,16 @@ def validate_path(
             N_("no certification path from certificate {certificate} to a configured trust anchor; add the issuing CA certificate to [trust] anchors or intermediates"),
             params={"certificate": label},
         )
-        return PathValidation(cert, False, moment, (cert,), (problem,))
+        return PathValidation(cert, False, moment, (cert,), (problem,), ignored)
     except (validation_errors.ExpiredError, validation_errors.NotYetValidError) as exc:
-        return PathValidation(cert, False, moment, (cert,), (_validity_problem(cert, moment, exc),))
+        return PathValidation(cert, False, moment, (cert,), (_validity_problem(cert, moment, exc),), ignored)
     except validation_errors.DisallowedAlgorithmError as exc:
         problem = Problem(
             "weak-algorithm",
             N_("the certification path of certificate {certificate} uses an algorithm that is not allowed: {reason}"),
             params={"certificate": label, "reason": str(exc)},
         )
-        return PathValidation(cert, False, moment, (cert,), (problem,))
+        return PathValidation(cert, False, moment, (cert,), (problem,), ignored)
     except (validation_errors.PathValidationError, validation_errors.InvalidCertificateError) as exc:
         # pyhanko's text names the holder, so it goes to the debug log only.
         logger.debug("invalid certification path for %s: %s", label, exc)
@@ -327,11 +381,11 @@ def validate_path(
             N_("the certification path of certificate {certificate} is invalid: a signature, a name or an extension of a certificate on it does not verify; check the CA certificates in [trust]"),
             params={"certificate": label},
         )
-        return PathValidation(cert, False, moment, (cert,), (problem,))
+        return PathValidation(cert, False, moment, (cert,), (problem,), ignored)
 
     chain = tuple(reversed([x509.load_der_x509_certificate(item.dump()) for item in path.iter_certs(include_root=True)]))
     cache.put(cache_key, chain, ttl=settings.path_cache_seconds, max_entries=settings.path_cache_size)
-    return PathValidation(cert, True, moment, chain, ())
+    return PathValidation(cert, True, moment, chain, (), ignored)
 
 
 def _validity_problem(cert: x509.Certificate, moment: dt.datetime, exc: Exception) -> Problem:

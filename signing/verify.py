@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass, field
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
 from adapter.config import Config
 from adapter.errors import DocumentTooLargeError, InvalidDocumentError, Problem, SigningError, UnsupportedKeyError
@@ -30,7 +31,7 @@ from .keys import Signer, check_signing_usage
 from .policy import check_signatory, enforce_signatory
 from .revocation import CertStatus, RevocationStatus, check_chain_revocation
 from .settings import SigningSettings
-from .trust import require_aware, validate_path
+from .trust import TrustSettings, load_trust_anchors, require_aware, validate_path
 from .xmldsig import SignatureCheck, sign_xml, verify_xml_signature
 
 __all__ = ["SignerInfo", "VerificationResult", "sign_document", "verify_document"]
@@ -220,13 +221,37 @@ def _check_certificate(
     intermediates = tuple(other for other in check.certificates if other is not cert)
     validation = validate_path(cert, intermediates=intermediates, at=at, settings=config)
     problems.extend(validation.problems)
+    warnings.extend(validation.warnings)
     if not validation.trusted:
         return False, None, False
-    statuses = check_chain_revocation(validation.chain, at=at, settings=config)
+    chain = validation.chain
+    if len(chain) == 1:
+        # The signer's certificate is itself an anchor. check_chain_revocation
+        # skips the anchor, but the signer is always checked, against its issuer.
+        anchors, configured_intermediates = load_trust_anchors(TrustSettings.from_config(config))
+        chain = (cert, _find_issuer(cert, (*intermediates, *configured_intermediates, *anchors)))
+    statuses = check_chain_revocation(chain, at=at, settings=config)
     for status in statuses:
         (problems if not status.acceptable or status.revoked else warnings).extend(status.problems)
     revoked, accepted = _combine_revocation(statuses)
     return True, revoked, accepted
+
+
+def _find_issuer(cert: x509.Certificate, candidates: tuple[x509.Certificate, ...]) -> x509.Certificate:
+    """Return the certificate among ``candidates`` that issued ``cert``, or ``cert`` itself when none did.
+
+    With ``cert`` itself, :func:`signing.revocation.check_revocation` reports
+    that the issuer is unknown (unless ``cert`` is self-signed), so the status
+    is undetermined and ``[revocation] policy`` decides.
+    """
+    for candidate in candidates:
+        if candidate != cert and candidate.subject == cert.issuer:
+            try:
+                cert.verify_directly_issued_by(candidate)
+            except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+                continue
+            return candidate
+    return cert
 
 
 def _check_document(
