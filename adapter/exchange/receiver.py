@@ -218,9 +218,14 @@ def queue_receipt(
     *,
     sender_id: str,
     document_id: int | None,
+    signed_xml: bytes | None = None,
 ) -> OutgoingReceipt:
-    """Sign ``receipt`` and add it to the outgoing queue of ``sender_id`` in ``session``."""
-    signed = sign_receipt(receipt, signer)
+    """Sign ``receipt`` and add it to the outgoing queue of ``sender_id`` in ``session``.
+
+    ``signed_xml`` is the receipt already signed by ``signer``, for a caller
+    that signs before it opens the transaction.
+    """
+    signed = signed_xml if signed_xml is not None else sign_receipt(receipt, signer)
     row = OutgoingReceipt(
         receipt_id=receipt.id,
         message_id=f"{{{uuid.uuid4()}}}",
@@ -264,6 +269,10 @@ class _Verified:
     document: Any
     verification: Any
     edition: str
+
+
+# The columns of an earlier response, without loading the stored document itself.
+_ANSWER_COLUMNS = select(ReceivedDocument.id, ReceivedDocument.response_code, ReceivedDocument.response_message)
 
 
 def _insert_facts_and_evidence(session: Any, document_id: int, document: Notification, card: Card) -> None:
@@ -496,7 +505,7 @@ class ReceiverService:
 
     def _earlier_answer(self, message_id: str, sender_id: str) -> ReceiveResult | None:
         with self.store.session() as session:
-            document = session.scalars(select(ReceivedDocument).where(ReceivedDocument.message_id == message_id)).first()
+            document = session.execute(_ANSWER_COLUMNS.where(ReceivedDocument.message_id == message_id)).first()
             if document is not None:
                 return ReceiveResult(document.response_code, document.response_message, document.id, duplicate=True)
             rejection = session.scalars(select(RejectedMessage).where(RejectedMessage.message_id == message_id)).first()
@@ -508,10 +517,10 @@ class ReceiverService:
 
     def _answer_for_document(self, sha256: str, sender_id: str | None = None) -> ReceiveResult | None:
         with self.store.session() as session:
-            query = select(ReceivedDocument).where(ReceivedDocument.sha256 == sha256)
+            query = _ANSWER_COLUMNS.where(ReceivedDocument.sha256 == sha256)
             if sender_id is not None:
                 query = query.where(ReceivedDocument.sender_id == sender_id)
-            document = session.scalars(query).first()
+            document = session.execute(query).first()
             if document is None:
                 return None
             return ReceiveResult(document.response_code, document.response_message, document.id, duplicate=True)
@@ -559,9 +568,13 @@ class ReceiverService:
         signer = verified.verification.signer
         now = utc_now()
         message = translate(N_("document received"), self.language)
+        # The receipt is signed before the transaction, so SQLite's write lock is held for the inserts only.
+        reference = DocumentReference(message_id, card.document_sha256, header.number, header.date)
+        receipt = Receipt.delivered(reference, now, issuer_bin=self.settings.bin or None)
+        signed_receipt = sign_receipt(receipt, self.signer)
         try:
             with self.store.session() as session:
-                row = ReceivedDocument(
+                values = dict(
                     message_id=message_id,
                     sha256=card.document_sha256,
                     sender_id=sender_id,
@@ -585,14 +598,10 @@ class ReceiverService:
                     response_code=SUCCESS_CODE,
                     response_message=message[:250],
                 )
-                session.add(row)
-                session.flush()
+                document_id = session.execute(insert(ReceivedDocument.__table__).values(values)).inserted_primary_key[0]
                 if isinstance(document, Notification):
-                    _insert_facts_and_evidence(session, row.id, document, card)
-                reference = DocumentReference(message_id, card.document_sha256, header.number, header.date)
-                receipt = Receipt.delivered(reference, now, issuer_bin=self.settings.bin or None)
-                queue_receipt(session, receipt, self.signer, sender_id=sender_id, document_id=row.id)
-                document_id = row.id
+                    _insert_facts_and_evidence(session, document_id, document, card)
+                queue_receipt(session, receipt, self.signer, sender_id=sender_id, document_id=document_id, signed_xml=signed_receipt)
         except StoreError:
             # Two requests with the same message id or document raced; the first one stored it.
             earlier = self._answer_for_document(card.document_sha256)

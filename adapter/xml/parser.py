@@ -113,6 +113,7 @@ class _DocumentReader:
     def __init__(self, kind: DocumentKind) -> None:
         self.kind = kind
         self.ns = namespace_of(kind)
+        self.prefix = f"{{{self.ns}}}"
         self.root_tag = self._tag(kind.value)
         self.header: DocumentHeader | None = None
         self.violation: Violation | None = None
@@ -168,8 +169,9 @@ class _DocumentReader:
     # Element readers
 
     def _children(self, element: etree._Element) -> dict[str, etree._Element]:
-        prefix_length = len(self.ns) + 2
-        return {child.tag[prefix_length:]: child for child in element if isinstance(child.tag, str) and child.tag.startswith(f"{{{self.ns}}}")}
+        prefix = self.prefix
+        prefix_length = len(prefix)
+        return {child.tag[prefix_length:]: child for child in element if isinstance(child.tag, str) and child.tag.startswith(prefix)}
 
     def _header(self, element: etree._Element) -> None:
         fields = self._children(element)
