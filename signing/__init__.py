@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "SigningSettings": "signing.settings",
     "OcspResponder": "signing.testpki",
     "TestPki": "signing.testpki",
+    "PathCache": "signing.trust",
     "PathValidation": "signing.trust",
     "TrustSettings": "signing.trust",
     "validate_path": "signing.trust",

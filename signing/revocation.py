@@ -106,7 +106,7 @@ class RevocationSettings:
     policy: str = "hard-fail"
     #: Sources to ask, in order: "ocsp", "crl".
     methods: tuple[str, ...] = ("ocsp", "crl")
-    #: CRL files (DER or PEM) to use, read on each check not answered by the status cache.
+    #: CRL files (DER or PEM) to use, read on each check that the status cache does not serve.
     crl_files: tuple[str, ...] = ()
     #: CRL URLs to download (and cache); downloading them needs no ``fetch``.
     crl_urls: tuple[str, ...] = ()
@@ -255,7 +255,7 @@ class RevocationCache:
         self._lock = threading.Lock()
 
     def get_status(self, key: tuple[object, ...], at: dt.datetime) -> RevocationStatus | None:
-        """Return the ``good`` status stored under ``key`` when it still answers a check as of ``at``."""
+        """Return the ``good`` status stored under ``key`` when it is still valid for a check as of ``at``."""
         now = self.clock()
         with self._lock:
             entry = self._statuses.get(key)
@@ -418,7 +418,7 @@ def check_revocation(
         return RevocationStatus(CertStatus.NOT_CHECKED, policy, moment)
 
     cache = cache or _default_cache(settings)
-    # The settings are part of the key: other sources or another policy may answer differently.
+    # The settings are part of the key, because other sources or another policy may give another status.
     status_key = (cert.fingerprint(hashes.SHA256()), issuer.fingerprint(hashes.SHA256()), settings)
     cached = cache.get_status(status_key, moment)
     if cached is not None:

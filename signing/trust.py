@@ -217,17 +217,17 @@ def _ignored_anchor(cert: x509.Certificate, path: str) -> Problem:
 
 
 class PathCache:
-    """Successful path validations, reused while the same answer is certain; thread-safe and bounded.
+    """Successful path validations, reused while a fresh validation would give the same result; thread-safe and bounded.
 
     An entry is keyed by the SHA-256 fingerprints of the certificate, of every
     other CA certificate offered for path building and of the trust anchors,
-    so another anchor or intermediate set misses the cache. It answers a
+    so another anchor or intermediate set misses the cache. It serves a
     validation as of ``at`` only while ``at`` lies inside the validity
     periods of every certificate on the path (never past the earliest
     notAfter), and only for ``ttl`` seconds of ``clock`` after it was stored.
     Failed validations are never stored. Revocation is not part of a path
-    validation, so it is not cached here: :mod:`signing.revocation` keeps
-    CRLs and OCSP responses until their nextUpdate.
+    validation, so :mod:`signing.revocation` caches it separately, never
+    past a CRL's or OCSP response's nextUpdate.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -236,7 +236,7 @@ class PathCache:
         self._lock = threading.Lock()
 
     def get(self, key: tuple[object, ...], at: dt.datetime) -> tuple[x509.Certificate, ...] | None:
-        """Return the chain stored under ``key`` when it still answers a validation as of ``at``."""
+        """Return the chain stored under ``key`` when it is still valid for a validation as of ``at``."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:

@@ -1,4 +1,4 @@
-"""Cached path validations and revocation statuses, reused only while the same answer is certain."""
+"""Cached path validations and revocation statuses, reused only while a fresh check would give the same result."""
 
 from __future__ import annotations
 
