@@ -26,10 +26,10 @@ from adapter.i18n import N_
 from adapter.model import Document
 
 from .algorithms import SignatureMethod
-from .certificates import CertificateInfo, HolderRole, describe_certificate
+from .certificates import CertificateInfo, HolderRole, certificate_label, describe_certificate
 from .keys import Signer, check_signing_usage
 from .policy import check_signatory, enforce_signatory
-from .revocation import CertStatus, RevocationStatus, check_chain_revocation
+from .revocation import CertStatus, RevocationPolicy, RevocationSettings, RevocationStatus, check_chain_revocation, check_revocation
 from .settings import SigningSettings
 from .trust import TrustSettings, load_trust_anchors, require_aware, validate_path
 from .xmldsig import SignatureCheck, sign_xml, verify_xml_signature
@@ -315,7 +315,8 @@ def sign_document(
 
     Raises KeyUsageError for an authentication key, UnsupportedKeyError for
     a GOST key, SigningError for a certificate outside its validity at the
-    signing time, InvalidDocumentError when ``xml`` is not a valid document
+    signing time or revoked by then (checked only when ``[revocation]``
+    names a source, see :func:`_reject_revoked`), InvalidDocumentError when ``xml`` is not a valid document
     and SignatoryPolicyError (``rule`` names the rule) when the policy fails.
     ``xades`` defaults to ``signing.xades``; ``signing_time`` to now.
     """
@@ -335,9 +336,36 @@ def sign_document(
             not_after=info.not_after.date().isoformat(),
             time=when.isoformat(timespec="seconds"),
         )
+    _reject_revoked(signer, when, config)
     document = _parse_document(xml, config)
     enforce_signatory(document, info, signing_settings)
     use_xades = signing_settings.xades if xades is None else xades
     signed = sign_xml(xml, signer, xades=use_xades, signing_time=when)
     logger.info("signed %s %s (xades=%s)", document.kind.value, document.header.number, use_xades)
     return signed
+
+
+def _reject_revoked(signer: Signer, when: dt.datetime, config: Config) -> None:
+    """Raise SigningError when a configured revocation source reports the signing certificate revoked at ``when``.
+
+    The issuer is looked up among the key's own chain and the ``[trust]``
+    certificates. Without a source, an issuer or a definite answer, signing
+    goes on, and the verification before sending reports the status.
+    """
+    settings = RevocationSettings.from_config(config)
+    has_source = bool(settings.crl_files or settings.crl_urls or settings.ocsp_url or settings.fetch)
+    if settings.policy == RevocationPolicy.OFF.value or not has_source:
+        return
+    cert = signer.certificate
+    anchors, intermediates = load_trust_anchors(TrustSettings.from_config(config))
+    issuer = _find_issuer(cert, (*getattr(signer, "chain", ()), *intermediates, *anchors))
+    if issuer is cert:
+        return
+    status = check_revocation(cert, issuer, at=when, settings=settings)
+    if status.revoked:
+        raise SigningError(
+            N_("the signing certificate {certificate} was revoked on {time} (reason: {reason}); it cannot sign, so sign with a valid key"),
+            certificate=certificate_label(cert),
+            time=status.revocation_time.isoformat(timespec="seconds") if status.revocation_time else "-",
+            reason=status.revocation_reason or "-",
+        )

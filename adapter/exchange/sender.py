@@ -278,6 +278,8 @@ class SenderClient:
         # The preview comes first, so the head can read what is about to be signed.
         preview_path = self._render_preview(document, Path(preview)) if preview else None
         signed_xml = self._build_and_sign(document)
+        # The receiver rejects what fails this check, so nothing failing it is recorded or sent.
+        self._verify_before_sending(signed_xml, source=document.header.number)
         return self._record_and_send(document, signed_xml, evidence, preview_path)
 
     def submit_roster(
@@ -329,12 +331,7 @@ class SenderClient:
                 ) from exc
             folders.insert(0, path.resolve().parent)
 
-        from signing.verify import verify_document
-
-        result = verify_document(data, settings=self.config)
-        if not result.ok:
-            raise InvalidDocumentError(result.problems, source=str(signed_xml) if not isinstance(signed_xml, bytes) else None)
-        document = result.document
+        document = self._verify_before_sending(data, source=str(signed_xml) if not isinstance(signed_xml, bytes) else None)
         if not resubmit:
             self._check_not_submitted(document)
         evidence = find_evidence(document, folders)
@@ -348,6 +345,18 @@ class SenderClient:
     def send_pending(self) -> tuple[Submission, ...]:
         """Send every document left ``queued`` or ``retrying``, each under its first message id."""
         return tuple(self._send_stored(status.document_id) for status in self.store.pending())
+
+    def _verify_before_sending(self, signed_xml: bytes, *, source: str | None) -> Document:
+        """Verify ``signed_xml`` as the receiver will (signature, trust, revocation, signatory policy) and return its document.
+
+        Raises InvalidDocumentError listing the problems when it fails.
+        """
+        from signing.verify import verify_document
+
+        result = verify_document(signed_xml, settings=self.config)
+        if not result.ok or result.document is None:
+            raise InvalidDocumentError(result.problems, source=source)
+        return result.document
 
     def _check_not_submitted(self, document: Document) -> None:
         header = document.header
