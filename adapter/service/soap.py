@@ -399,27 +399,24 @@ def _classify(exc: BaseException) -> tuple[str, bool]:
     return ServiceErrorCode.INTERNAL_ERROR.value, True
 
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_comments=False,
-)
+def _request_parser(*, huge_tree: bool) -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=huge_tree,
+        remove_comments=False,
+    )
+
+
+_PARSER = _request_parser(huge_tree=False)
 # huge_tree lifts libxml2's limit of 10,000,000 bytes on one text node, which
 # the base64 of an evidence file over about 7.5 MB, or of a signed
 # notification of 100,000 facts, exceeds. It is used only for a UTF-8 request
 # whose prolog has no DOCTYPE, so no entity can be declared, and
 # service.max_request_bytes bounds the memory the tree takes.
-_HUGE_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=True,
-    remove_comments=False,
-)
+_HUGE_PARSER = _request_parser(huge_tree=True)
 
 
 def _parse(body: bytes) -> etree._Element:
@@ -437,8 +434,8 @@ def _parse(body: bytes) -> etree._Element:
 def _prolog_is_safe(body: bytes) -> bool:
     """Return whether ``body`` is UTF-8 without a DOCTYPE before its root; raise InputError for a DOCTYPE.
 
-    A request in another encoding returns ``False`` and is parsed with
-    libxml2's default limits, which the DTD check after the parse relies on.
+    A request in another encoding returns ``False``, so it is parsed without
+    huge_tree and a DTD in it is rejected after the parse.
     """
     from ..xml.security import root_tag
 
