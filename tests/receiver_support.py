@@ -46,6 +46,30 @@ def make_config(pki: TestPki, folder: Path, **receiver: Any) -> Config:
     )
 
 
+def write_cli_config(path: Path, pki: TestPki, folder: Path, *, password_env: str = "EDMS_TEST_RECEIVER_PASSWORD") -> None:
+    """Write a configuration file for the receiving side's commands, with the inbox in ``folder``."""
+    path.write_text(
+        "\n".join(
+            [
+                "[general]",
+                f'data_dir = "{folder}"',
+                "[trust]",
+                f'anchors = ["{pki.root_ca_path}"]',
+                f'intermediates = ["{pki.issuing_ca_path}"]',
+                "[revocation]",
+                'methods = ["crl"]',
+                f'crl_files = ["{pki.crl_path}", "{pki.root_crl_path}"]',
+                "[receiver]",
+                f'key = "{pki.receiver.p12_path}"',
+                f'password_env = "{password_env}"',
+                f'sender_bins = {{ {SENDER_ID} = "{pki.sender_bin}" }}',
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+
+
 def signer_of(identity: TestIdentity) -> Any:
     """Open the PKCS#12 key of a test identity."""
     return load_signer(str(identity.p12_path), password=identity.password)

@@ -128,3 +128,15 @@ def test_build_progress_only_on_terminal(examples, monkeypatch, capsys, terminal
     monkeypatch.setattr("sys.stderr.isatty", lambda: terminal)
     assert main(["--lang", "en", "build", str(examples / "notification.toml"), "-o", str(examples / "out.xml")]) == 0
     assert ("Writing XML" in capsys.readouterr().err) is shown
+
+
+def test_build_into_missing_folder(examples, capsys):
+    output = examples / "missing" / "out.xml"
+
+    code = main(["--lang", "en", "build", str(examples / "notification.toml"), "-o", str(output)])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"output folder {output.parent} does not exist" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

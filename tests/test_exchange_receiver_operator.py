@@ -15,7 +15,7 @@ from adapter.exchange.receipts import FactOutcome, ReceiptKind, RefusalReason, v
 from adapter.exchange.receiver import ReceiverService, open_inbox
 from adapter.exchange.registrar import Registrar, parse_fact_numbers
 from adapter.store.inbox import DocumentState, OutgoingReceipt
-from receiver_support import SENDER_ID, make_config, signed_card, signer_of
+from receiver_support import SENDER_ID, make_config, signed_card, signer_of, write_cli_config
 from sqlalchemy import select
 
 
@@ -164,6 +164,8 @@ def test_changed_decision_needs_amend(desk, test_pki):
     with pytest.raises(InputError) as caught:
         registrar.decide(document_id, reject="2", justification="removed before the check")
     assert caught.value.value == "2"
+    assert caught.value.localized("kk").startswith("2-факт бойынша шешім")
+    assert caught.value.localized("en").startswith("fact 2 is already decided")
     receipt = registrar.decide(document_id, reject="2", justification="removed before the check", amend=True)
 
     assert receipt.amended is True
@@ -181,6 +183,7 @@ def test_decide_unknown_fact(desk, test_pki):
         registrar.decide(document_id, confirm="2-9")
 
     assert caught.value.value == "4,5,6,7,8,9"
+    assert "4,5,6,7,8,9-фактілер жоқ" in caught.value.localized("kk")
 
 
 def test_decide_same_fact_twice_in_one_call(desk, test_pki):
@@ -225,32 +228,9 @@ def test_export_json_file(desk, test_pki, tmp_path):
     assert rows[0]["domain"] == "casino-1.example.kz"
 
 
-def _write_config(path, pki, folder) -> None:
-    path.write_text(
-        "\n".join(
-            [
-                "[general]",
-                f'data_dir = "{folder}"',
-                "[trust]",
-                f'anchors = ["{pki.root_ca_path}"]',
-                f'intermediates = ["{pki.issuing_ca_path}"]',
-                "[revocation]",
-                'methods = ["crl"]',
-                f'crl_files = ["{pki.crl_path}", "{pki.root_crl_path}"]',
-                "[receiver]",
-                f'key = "{pki.receiver.p12_path}"',
-                'password_env = "EDMS_TEST_RECEIVER_PASSWORD"',
-                f'sender_bins = {{ {SENDER_ID} = "{pki.sender_bin}" }}',
-                "",
-            ]
-        ),
-        encoding="utf-8",
-    )
-
-
 def test_cli_inbox_register_decide_export(test_pki, tmp_path, monkeypatch, capsys):
     config_path = tmp_path / "edms-adapter.toml"
-    _write_config(config_path, test_pki, tmp_path)
+    write_cli_config(config_path, test_pki, tmp_path)
     monkeypatch.setenv("EDMS_TEST_RECEIVER_PASSWORD", test_pki.password)
     from adapter.config import load_config
 
@@ -282,7 +262,7 @@ def test_cli_inbox_register_decide_export(test_pki, tmp_path, monkeypatch, capsy
 
 def test_cli_refuse_in_kazakh(test_pki, tmp_path, monkeypatch, capsys):
     config_path = tmp_path / "edms-adapter.toml"
-    _write_config(config_path, test_pki, tmp_path)
+    write_cli_config(config_path, test_pki, tmp_path)
     monkeypatch.setenv("EDMS_TEST_RECEIVER_PASSWORD", test_pki.password)
 
     assert main(["--lang", "kk", "--config", str(config_path), "refuse", "42", "--reason", "1"]) == 1

@@ -92,6 +92,19 @@ def test_cli_russian_html_by_output_suffix(tmp_path):
     assert "Рабочий перевод" in page
 
 
+def test_cli_output_into_missing_folder(tmp_path, capsys):
+    source = tmp_path / "notification.xml"
+    source.write_bytes(build_xml(notification()))
+    target = tmp_path / "missing" / "form.html"
+
+    code = _run("--lang", "en", "render", str(source), "-o", str(target))
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"output folder {target.parent} does not exist" in err
+    assert "Traceback" not in err
+
+
 def test_cli_verifies_signature_with_trust(tmp_path, signed_by_head, trust_config_file, test_pki):
     source = tmp_path / "signed.xml"
     source.write_bytes(signed_by_head)

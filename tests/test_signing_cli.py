@@ -154,3 +154,17 @@ def test_soft_fail_revocation_prints_warnings(signed_file, test_pki, tmp_path, c
     assert "Revocation: unknown" in out
     assert "Warnings:" in out
     assert "[revocation-no-source]" in out
+
+
+def test_sign_into_missing_folder(tmp_path, test_pki, config_file, monkeypatch, capsys):
+    source = tmp_path / "notification.xml"
+    source.write_bytes(build_xml(notification_for(test_pki.head)))
+    monkeypatch.setenv(PASSWORD_VARIABLE, test_pki.password)
+    output = tmp_path / "missing" / "signed.xml"
+
+    code = main(["--lang", "en", "--config", str(config_file), "sign", str(source), "--key", str(test_pki.head.p12_path), "-o", str(output)])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"output folder {output.parent} does not exist" in err
+    assert "Traceback" not in err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -14,6 +13,7 @@ import click
 from ..errors import InvalidDocumentError
 from ..i18n import N_, gettext as _, translate
 from ..model import Document, DocumentKind, Notification
+from ..outputs import replacing
 from ..xml.builder import write_xml
 from ..xml.namespaces import document_kind, namespace_of
 from ..xml.schema import validate_tree
@@ -51,26 +51,27 @@ def build(cli: CliContext, input_path: str, facts_path: str | None, output: str 
 
     document = load_input(input_path, facts_file=facts_path, config=cli.config)
     target = Path(output) if output and output != "-" else Path(input_path).with_suffix(".xml")
-    folder = Path(tempfile.gettempdir()) if output == "-" else target.parent
-    handle, temporary_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(temporary_name)
-    try:
-        _write_with_progress(document, temporary)
-        tree = parse_tree(temporary, cli.config.documents.max_xml_bytes)
-        problems = validate_tree(tree, detailed=True)
-        del tree
-        if problems:
-            raise InvalidDocumentError(problems, source=str(target))
-        if output == "-":
-            with temporary.open("rb") as data:
+    if output == "-":
+        with tempfile.TemporaryDirectory() as folder:
+            checked = Path(folder) / target.name
+            _write_checked(cli, document, checked, source=str(target))
+            with checked.open("rb") as data:
                 _copy_to_stdout(data)
-        else:
-            os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    else:
+        with replacing(target) as temporary:
+            _write_checked(cli, document, temporary, source=str(target))
     message = _built_message(document, "-" if output == "-" else str(target))
     click.echo(message, err=output == "-")
+
+
+def _write_checked(cli: CliContext, document: Document, path: Path, *, source: str) -> None:
+    """Write the XML of ``document`` to ``path``; raise InvalidDocumentError unless it is valid against its schema."""
+    _write_with_progress(document, path)
+    tree = parse_tree(path, cli.config.documents.max_xml_bytes)
+    problems = validate_tree(tree, detailed=True)
+    del tree
+    if problems:
+        raise InvalidDocumentError(problems, source=source)
 
 
 def _write_with_progress(document: Document, path: Path) -> None:

@@ -155,8 +155,11 @@ def serve_command(context: CliContext, role: str, host: str | None, port: int | 
     service = context.config.section("service", ServiceSettings)
     chosen_host = host or default_host
     chosen_port = port or default_port
-    click.echo(translate(N_("Service listening on http://{host}:{port}/ (stop with Ctrl+C)."), host=chosen_host, port=chosen_port), err=True)
-    serve(app, chosen_host, chosen_port, service.threads, max_request_bytes=service.max_request_bytes)
+
+    def announce(url: str) -> None:
+        click.echo(translate(N_("Service listening on {url} (stop with Ctrl+C)."), url=url), err=True)
+
+    serve(app, chosen_host, chosen_port, service.threads, max_request_bytes=service.max_request_bytes, on_listening=announce)
 
 
 def register(group: click.Group) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from pathlib import Path
 
 import click
 
 from ..errors import InputError, VerificationError
 from ..i18n import N_, gettext as _, translate
+from ..outputs import write_atomically
 
 __all__ = ["register"]
 
@@ -47,18 +47,6 @@ def _with_password_options(command):
     for option in reversed(_password_options):
         command = option(command)
     return command
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so a failure leaves the old file intact."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as output:
-            output.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _read_input(path: str) -> bytes:
@@ -104,7 +92,7 @@ def _sign(ctx_obj, file: str, key: str | None, output: str | None, xades: bool |
         if close is not None:
             close()
     target = Path(output) if output else Path(file).with_suffix(".signed.xml")
-    _write_atomically(target, signed)
+    write_atomically(target, signed)
     click.echo(translate(N_("Signed: {path}"), None, path=str(target)))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from ..codelists import CodeListEntry
 from ..errors import InputError
 from ..i18n import N_
 from ..model import Document
+from ..outputs import write_atomically
 from .html import render_html
 from .pdf import render_pdf
 from .signature import SignatureSummary
@@ -84,20 +84,6 @@ def render_bytes(
     if chosen is RenderFormat.PDF:
         return render_pdf(document, language=language, verification=verification, violation_types=violation_types)
     return render_html(document, language=language, verification=verification, violation_types=violation_types).encode("utf-8")
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so a failure never leaves half a file."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def render_preview(

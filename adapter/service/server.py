@@ -11,26 +11,81 @@ tests and the demo, and shares the application object between its threads.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-import waitress
 from waitress.server import create_server
 from waitress import wasyncore
+
+from ..errors import TransportError
+from ..i18n import N_
 
 __all__ = ["ServerThread", "serve"]
 
 logger = logging.getLogger(__name__)
 
 
-def serve(app: Any, host: str = "127.0.0.1", port: int = 8080, threads: int = 4, *, max_request_bytes: int | None = None) -> None:
-    """Serve ``app`` until interrupted (Ctrl+C or SIGTERM)."""
+def serve(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    threads: int = 4,
+    *,
+    max_request_bytes: int | None = None,
+    on_listening: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``app`` until interrupted (Ctrl+C or SIGTERM).
+
+    The socket is bound before ``on_listening`` is called with the base URL,
+    so a caller announces the address only once it accepts connections.
+    Raises :class:`~adapter.errors.TransportError` when ``host:port`` cannot
+    be bound, for example because another process listens there.
+    """
     options: dict[str, Any] = {"host": host, "port": port, "threads": threads, "ident": "edms-adapter"}
     if max_request_bytes is not None:
         options["max_request_body_size"] = max_request_bytes
-    logger.info("serving on http://%s:%d/ with %d threads", host, port, threads)
-    waitress.serve(app, **options)
-    logger.info("server stopped")
+    try:
+        server = create_server(app, **options)
+    except (OSError, ValueError) as exc:
+        raise TransportError(
+            N_("cannot listen on {host}:{port}: {reason}; choose another --port or stop the other process that listens there"),
+            host=host,
+            port=port,
+            reason=getattr(exc, "strerror", None) or str(exc),
+        ) from exc
+    bound_host = server.effective_host
+    url = f"http://{f'[{bound_host}]' if ':' in str(bound_host) else bound_host}:{server.effective_port}/"
+    logger.info("serving on %s with %d threads", url, threads)
+    try:
+        with _sigterm_as_interrupt():
+            if on_listening is not None:
+                on_listening(url)
+            # run() itself closes the server and returns on KeyboardInterrupt.
+            server.run()
+    except KeyboardInterrupt:
+        # The interrupt came before the event loop started.
+        server.close()
+    logger.info("server on %s stopped", url)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt while the block runs, so the server stops as on Ctrl+C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class ServerThread:

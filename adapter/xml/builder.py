@@ -20,8 +20,6 @@ import hashlib
 import io
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +42,7 @@ from ..model import (
     Signatory,
     Violation,
 )
+from ..outputs import replacing
 from .namespaces import namespace_of
 
 __all__ = ["build_xml", "document_id", "write_xml"]
@@ -104,27 +103,8 @@ def write_xml(
 
 
 def _write_to_path(document: Document, path: Path, root_id: str, progress: ProgressCallback | None) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    handle = tempfile.NamedTemporaryFile("wb", dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            _DocumentWriter(handle, document, progress).write(root_id)
-        # The temporary file is private (0600); give the document the mode of
-        # the file it replaces, or the usual mode for a new file.
-        os.chmod(handle.name, _file_mode(path))
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    with replacing(path) as temporary, temporary.open("wb") as handle:
+        _DocumentWriter(handle, document, progress).write(root_id)
 
 
 class _DocumentWriter:

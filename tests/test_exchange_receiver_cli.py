@@ -1,0 +1,66 @@
+"""The receiving side's commands: serve, passwords of the receipt key, usage errors and messages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+from adapter.cli.main import main
+from receiver_support import write_cli_config
+
+PASSWORD_VARIABLE = "EDMS_TEST_RECEIVER_PASSWORD"
+
+
+def _config(tmp_path, test_pki, monkeypatch):
+    path = tmp_path / "edms-adapter.toml"
+    write_cli_config(path, test_pki, tmp_path, password_env=PASSWORD_VARIABLE)
+    monkeypatch.setenv(PASSWORD_VARIABLE, test_pki.password)
+    return path
+
+
+def test_serve_port_in_use(test_pki, tmp_path, monkeypatch, capsys):
+    config_path = _config(tmp_path, test_pki, monkeypatch)
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["--lang", "en", "--config", str(config_path), "serve", "--port", str(port)])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+    assert "choose another --port" in err
+    assert "Service listening" not in err
+    assert "Traceback" not in err
+
+
+def test_serve_logs_stop_on_sigterm(test_pki, tmp_path, monkeypatch):
+    config_path = _config(tmp_path, test_pki, monkeypatch)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "adapter.cli.main", "--lang", "en", "--config", str(config_path), "serve", "--port", str(port)]
+
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        lines = []
+        for line in process.stderr:
+            lines.append(line)
+            if "Service listening on" in line:
+                break
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert f"Service listening on http://127.0.0.1:{port}/" in "".join(lines)
+    assert process.returncode == 0, rest
+    assert f"server on http://127.0.0.1:{port}/ stopped" in rest
