@@ -64,3 +64,26 @@ def test_serve_logs_stop_on_sigterm(test_pki, tmp_path, monkeypatch):
     assert f"Service listening on http://127.0.0.1:{port}/" in "".join(lines)
     assert process.returncode == 0, rest
     assert f"server on http://127.0.0.1:{port}/ stopped" in rest
+
+
+def test_decide_without_facts_is_usage_error(test_pki, tmp_path, monkeypatch, capsys):
+    config_path = _config(tmp_path, test_pki, monkeypatch)
+    # Without the variable the key would need a password; the usage error must come first.
+    monkeypatch.delenv(PASSWORD_VARIABLE)
+
+    code = main(["--lang", "en", "--config", str(config_path), "decide", "1"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--confirm and/or --reject" in err
+    assert "password" not in err.lower()
+
+
+def test_refuse_empty_reason_is_usage_error(test_pki, tmp_path, monkeypatch, capsys):
+    config_path = _config(tmp_path, test_pki, monkeypatch)
+
+    code = main(["--lang", "ru", "--config", str(config_path), "refuse", "2", "--reason", " "])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "значение --reason пустое" in err

@@ -91,6 +91,8 @@ def register_command(context: CliContext, document_id: int) -> None:
 @click.option("--reason", required=True, help=N_("Reason code 1, 2 or 3, or a text that explains the refusal."))
 @pass_context
 def refuse_command(context: CliContext, document_id: int, reason: str) -> None:
+    if not reason.strip():
+        raise click.UsageError(_("--reason is empty; give a reason code 1, 2 or 3, or a text that explains the refusal"))
     receipt = _registrar(context).refuse(document_id, reason)
     click.echo(translate(N_("Document {id} refused; receipt {receipt} queued for the sender."), id=document_id, receipt=receipt.id))
 
@@ -103,6 +105,9 @@ def refuse_command(context: CliContext, document_id: int, reason: str) -> None:
 @click.option("--amend", is_flag=True, help=N_("Change decisions already made."))
 @pass_context
 def decide_command(context: CliContext, document_id: int, confirm: str | None, reject: str | None, justification: str | None, amend: bool) -> None:
+    # Arguments are checked before the receipt key is loaded, which may ask for its password.
+    if not (confirm or "").strip() and not (reject or "").strip():
+        raise click.UsageError(_("name the facts to decide with --confirm and/or --reject, such as --confirm 1-3 --reject 4"))
     registrar = _registrar(context)
     receipt = registrar.decide(document_id, confirm=confirm, reject=reject, justification=justification, amend=amend)
     entry = registrar.get(document_id)
