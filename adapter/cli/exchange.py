@@ -106,8 +106,10 @@ def format_decisions(decisions: Sequence[FactDecisionRecord]) -> list[str]:
 
     def close_run() -> None:
         if run:
-            facts = str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
-            lines.append(translate(N_("facts {facts}: confirmed"), facts=facts))
+            if len(run) == 1:
+                lines.append(translate(N_("fact {fact}: confirmed"), fact=run[0]))
+            else:
+                lines.append(translate(N_("facts {facts}: confirmed"), facts=f"{run[0]}-{run[-1]}"))
             run.clear()
 
     for item in decisions:

@@ -20,7 +20,6 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -29,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from ..config import Config
 from ..errors import InputError, NotFoundError, StoreError
 from ..i18n import N_
+from ..outputs import write_atomically
 from ..store.database import Database, utc_now
 from ..store.inbox import DocumentState, FactState, ReceivedDocument, ReceivedFact, RecordedDecision, Registration
 from .receipts import DocumentReference, FactDecision, FactOutcome, Receipt, RefusalReason
@@ -335,11 +335,17 @@ class Registrar:
             raise InputError(N_("name the facts to decide with --confirm and/or --reject, such as --confirm 1-3 --reject 4"), field="facts", value="")
         both = sorted(set(confirmed) & set(rejected))
         if both:
-            raise InputError(N_("facts {value} are both confirmed and rejected; name each fact once"), field="facts", value=",".join(map(str, both)))
+            raise InputError(
+                N_("fact {value} is both confirmed and rejected; name each fact once") if len(both) == 1
+                else N_("facts {value} are both confirmed and rejected; name each fact once"),
+                field="facts",
+                value=",".join(map(str, both)),
+            )
         text = (justification or "").strip() or None
         if rejected and text is None:
             raise InputError(
-                N_("rejecting facts {value} needs a justification that states why there is no violation; give --justification"),
+                N_("rejecting fact {value} needs a justification that states why there is no violation; give --justification") if len(rejected) == 1
+                else N_("rejecting facts {value} needs a justification that states why there is no violation; give --justification"),
                 field="justification",
                 value=",".join(map(str, rejected)),
             )
@@ -359,7 +365,8 @@ class Registrar:
             unknown = sorted(decision.fact for decision in decisions if decision.fact not in facts)
             if unknown:
                 raise InputError(
-                    N_("document {document} has no facts {value}; its facts are numbered 1 to {count}"),
+                    N_("document {document} has no fact {value}; its facts are numbered 1 to {count}") if len(unknown) == 1
+                    else N_("document {document} has no facts {value}; its facts are numbered 1 to {count}"),
                     field="facts",
                     value=",".join(map(str, unknown)),
                     document=document_id,
@@ -369,7 +376,8 @@ class Registrar:
                 already = sorted(decision.fact for decision in decisions if facts[decision.fact].state != FactState.PENDING.value)
                 if already:
                     raise InputError(
-                        N_("facts {value} are already decided; give --amend to change a decision"),
+                        N_("fact {value} is already decided; give --amend to change a decision") if len(already) == 1
+                        else N_("facts {value} are already decided; give --amend to change a decision"),
                         field="facts",
                         value=",".join(map(str, already)),
                     )
@@ -467,7 +475,7 @@ class Registrar:
         if isinstance(output, io.TextIOBase):
             output.write(text)
         else:
-            Path(output).write_text(text, encoding="utf-8")
+            write_atomically(output, text.encode("utf-8"))
         logger.info("exported %d confirmed fact(s)", len(rows))
         return text
 
