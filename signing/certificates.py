@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from adapter.errors import InputError
-from adapter.i18n import N_
+from adapter.i18n import N_, translate
 
 __all__ = [
     "CERTIFICATE_SUFFIXES",
@@ -276,9 +276,38 @@ def gost_algorithm_oid(cert: x509.Certificate) -> str | None:
     return key_oid if is_gost_oid(key_oid) else None
 
 
-def certificate_label(cert: x509.Certificate) -> str:
-    """Return ``0x<serial> (<issuer>)``, which names a certificate in messages without the holder's personal data."""
-    return f"0x{cert.serial_number:x} ({readable_name(cert.issuer)})"
+_LABEL = N_("{serial} issued by {issuer}")
+
+
+class CertificateLabel(str):
+    """``0x<serial> issued by <issuer>``: a certificate's name in messages, without the holder's personal data.
+
+    The string value is English. ``str()`` and ``format()`` render it in the
+    current language, so a problem created in one language and shown in
+    another names the certificate in the language shown.
+    """
+
+    serial: str
+    issuer: str
+
+    def __new__(cls, cert: x509.Certificate) -> CertificateLabel:
+        serial = f"0x{cert.serial_number:x}"
+        issuer = readable_name(cert.issuer)
+        label = super().__new__(cls, _LABEL.format(serial=serial, issuer=issuer))
+        label.serial = serial
+        label.issuer = issuer
+        return label
+
+    def __str__(self) -> str:
+        return translate(_LABEL, serial=self.serial, issuer=self.issuer)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+def certificate_label(cert: x509.Certificate) -> CertificateLabel:
+    """Return the name of ``cert`` for messages: its serial number and its issuer, named as the issuer."""
+    return CertificateLabel(cert)
 
 
 # Certificates compare and hash by their DER encoding, so the receiving

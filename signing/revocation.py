@@ -460,7 +460,7 @@ def check_revocation(
         problems.append(
             Problem(
                 "revocation-no-source",
-                N_("no revocation source for certificate {certificate}: set [revocation] crl_files, crl_urls or ocsp_url, or fetch = true to use the URLs in the certificate"),
+                N_('no revocation source for certificate {certificate}: give the CRL of each CA with --crl FILE, or set [revocation] crl_files, crl_urls or ocsp_url, or fetch = true to use the URLs in the certificate; to accept an unknown status or skip the check instead, set [revocation] policy = "soft-fail" or "off"'),
                 field="revocation",
                 params={"certificate": check.label},
             )

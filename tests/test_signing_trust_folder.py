@@ -133,3 +133,35 @@ def test_receipt_signer_in_trust_folder_is_untrusted(test_pki, tmp_path):
         verify_receipt(signed, trust_settings=TrustSettings(anchors=(str(folder),)), at=test_pki.now)
 
     assert "not trusted" in str(raised.value)
+
+
+def test_no_revocation_source_names_crl_option(test_pki, revoked_signed, capsys):
+    code = main(["--lang", "en", "verify", str(revoked_signed), "--trust", str(test_pki.root_ca_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "[revocation-no-source]" in out
+    assert "--crl FILE" in out
+    assert 'policy = "soft-fail"' in out
+    assert '"off"' in out
+
+
+@pytest.mark.parametrize(
+    ("language", "issued_by"),
+    [("en", "0x{serial:x} issued by {issuer}"), ("ru", "0x{serial:x} (издатель: {issuer})"), ("kk", "{issuer} берген 0x{serial:x}")],
+)
+def test_certificate_named_with_issuer(test_pki, language, issued_by):
+    from adapter.i18n import use_language
+    from signing.certificates import certificate_label, readable_name
+
+    cert = test_pki.head.certificate
+    label = certificate_label(cert)
+    with use_language(language):
+        text = f"{label}"
+    assert text == issued_by.format(serial=cert.serial_number, issuer=readable_name(cert.issuer))
+
+
+def test_problem_names_certificate_in_shown_language(test_pki, trust_folder):
+    result = validate_path(test_pki.revoked.certificate, at=test_pki.now, settings=TrustSettings(anchors=(str(trust_folder),)))
+    text = result.warnings[0].localized("kk")
+    assert " берген 0x" in text
+    assert "issued by" not in text
