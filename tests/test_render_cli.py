@@ -115,7 +115,7 @@ def test_cli_verifies_signature_with_trust(tmp_path, signed_by_head, trust_confi
     page = html.unescape(target.read_text(encoding="utf-8"))
     assert code == 0
     assert "signature-valid" in page
-    assert "Қолтаңба жарамды, сертификат сенімді." in page
+    assert "Қолтаңба жарамды, тіркеу куәлігі сенімді." in page
     assert test_pki.head.full_name in page
     assert test_pki.head.iin in page
     assert format(test_pki.head.certificate.serial_number, "X") in page

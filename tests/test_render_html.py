@@ -190,7 +190,7 @@ def test_signature_problems_rendered_in_form_language():
     page = _text(render_html(notification(), language="kk", verification=result))
 
     assert "the certificate X is not trusted" in page
-    assert "Қолтаңба бүтін, бірақ сертификат сенімді емес." in page
+    assert "Қолтаңба бүтін, бірақ тіркеу куәлігі сенімді емес." in page
 
 
 def test_signature_warnings_listed():

@@ -84,6 +84,6 @@ def test_verified_receipt_shows_signer(test_pki, tmp_path):
 
     text = pdf_text(render_pdf(checked, language="kk"), tmp_path)
 
-    assert "Қолтаңба жарамды, сертификат сенімді." in text
+    assert "Қолтаңба жарамды, тіркеу куәлігі сенімді." in text
     assert receiver.full_name in text
     assert format(receiver.certificate.serial_number, "X") in text

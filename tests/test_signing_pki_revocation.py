@@ -215,7 +215,7 @@ def test_problem_translated(test_pki):
     problem = status.problems[0]
     assert "revoked" in problem.localized("en")
     assert "отозван" in problem.localized("ru")
-    assert "кері шақырылған" in problem.localized("kk")
+    assert "кері қайтарылған" in problem.localized("kk")
 
 
 # --- OCSP on loopback ---------------------------------------------------------------------------

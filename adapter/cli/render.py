@@ -25,7 +25,7 @@ def _chosen_format(format_name: str | None, out: str | None) -> RenderFormat:
     return RenderFormat.PDF
 
 
-@click.command("render", short_help=N_("Render an XML notification, roster or receipt as HTML or PDF."), help=N_("Render an XML notification, roster or receipt as HTML or PDF, in Kazakh or Russian. A signed document shows its signature block. The signature is verified when trust anchors are configured ([trust] anchors), or for a receipt when [sender] receiver_certificate is set."))
+@click.command("render", short_help=N_("Render an XML notification, roster or receipt as HTML or PDF."), help=N_("Render an XML notification, roster or receipt as HTML or PDF, in Kazakh, Russian or English. A signed document shows its signature block. The signature is verified when trust anchors are configured ([trust] anchors), or for a receipt when [sender] receiver_certificate is set."))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "format_name", type=click.Choice([item.value for item in RenderFormat]), default=None, help=N_("Output format: html or pdf (default: from the suffix of -o, else pdf)."))
 @click.option("--lang", "language", type=click.Choice(_LANGUAGES), default=None, help=N_("Language of the form: kk, ru or en (default: the document's own language)."))
