@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,12 @@ class PasswordSource:
             return text.splitlines()[0] if text.strip() else b""
         if self.kind == "prompt":
             label = self.name or "key"
+            # Without a terminal getpass would read the piped input and warn in English.
+            if sys.stdin is None or not sys.stdin.isatty():
+                raise KeyLoadError(
+                    N_("no terminal to ask for the password of {key}; give it in an environment variable or a file (edms-adapter options --password-env NAME or --password-file FILE)"),
+                    key=label,
+                )
             return getpass.getpass(translate(N_("Password for {key}: "), None, key=label)).encode("utf-8")
         raise ValueError(f"unknown password source kind {self.kind!r}")
 
@@ -306,12 +313,15 @@ def _explain_pkcs12_failure(data: bytes, secret: bytes, path: str, source: Passw
     mac_ok = _verify_mac(pfx, secret)
     gost_oid = _find_gost_oid(pfx, secret) or _scan_for_gost_oid(data)
     if gost_oid is not None:
-        return UnsupportedKeyError(
+        error = UnsupportedKeyError(
             N_("the key in {path} is a {algorithm} key (OID {oid}); this build signs with RSA or EC keys only, so use an RSA key (RSA256_... file) from NCA RK"),
             path=path,
             algorithm=_gost_family(gost_oid),
             oid=gost_oid,
         )
+        # The certificate bags open without the key, so callers can still describe the holder.
+        error.certificates = _certificates_in(pfx, secret)
+        return error
     if mac_ok is False:
         return KeyLoadError(
             N_("wrong password for the key file {path} (password from {source}); check the password"),
@@ -448,6 +458,35 @@ def _find_gost_oid(pfx, secret: bytes) -> str | None:
         except (ValueError, TypeError, KeyError):
             continue
     return None
+
+
+def _certificates_in(pfx, secret: bytes) -> tuple[x509.Certificate, ...]:
+    """Return the certificates of the container's certificate bags that are plain or decrypt with ``secret``."""
+    from asn1crypto import pkcs12 as asn1_pkcs12
+
+    certificates: list[x509.Certificate] = []
+    try:
+        safes = list(pfx.authenticated_safe)
+    except (ValueError, TypeError):
+        return ()
+    for content_info in safes:
+        kind = content_info["content_type"].native
+        if kind == "data":
+            raw = content_info["content"].native
+        elif kind == "encrypted_data":
+            encrypted = content_info["content"]["encrypted_content_info"]
+            raw = _decrypt(encrypted["content_encryption_algorithm"], encrypted["encrypted_content"].native or b"", secret)
+        else:
+            raw = None
+        if not raw:
+            continue
+        try:
+            for bag in asn1_pkcs12.SafeContents.load(raw):
+                if bag["bag_id"].native == "cert_bag":
+                    certificates.append(x509.load_der_x509_certificate(bag["bag_value"]["cert_value"].parsed.dump()))
+        except (ValueError, TypeError, KeyError):
+            continue
+    return tuple(certificates)
 
 
 class _PrivateKeyInfo(asn1_core.Sequence):

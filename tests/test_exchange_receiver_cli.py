@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
 import subprocess
 import sys
 
+import pytest
+
 from adapter.cli.main import main
+from adapter.errors import KeyLoadError
 from receiver_support import write_cli_config
 
 PASSWORD_VARIABLE = "EDMS_TEST_RECEIVER_PASSWORD"
@@ -87,3 +91,56 @@ def test_refuse_empty_reason_is_usage_error(test_pki, tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert code == 2
     assert "значение --reason пустое" in err
+
+
+def test_empty_password_variable_named(test_pki, tmp_path, monkeypatch, capsys):
+    config_path = _config(tmp_path, test_pki, monkeypatch)
+    monkeypatch.setenv(PASSWORD_VARIABLE, "")
+
+    code = main(["--lang", "en", "--config", str(config_path), "register", "1"])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"${PASSWORD_VARIABLE} named by [receiver] password_env is empty" in err
+    assert "wrong password" not in err
+
+
+@pytest.mark.parametrize("command", [["register", "1"], ["decide", "1", "--confirm", "1"], ["serve"]])
+def test_no_password_without_terminal(command, test_pki, tmp_path, monkeypatch, capsys):
+    config_path = _config(tmp_path, test_pki, monkeypatch)
+    monkeypatch.delenv(PASSWORD_VARIABLE)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+
+    code = main(["--lang", "en", "--config", str(config_path), *command])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"set the environment variable named by [receiver] password_env ({PASSWORD_VARIABLE}) or [receiver] password_file" in err
+    assert "Aborted" not in err
+    assert "GetPassWarning" not in err
+
+
+def test_password_file_setting(test_pki, tmp_path, monkeypatch, capsys):
+    config_path = _config(tmp_path, test_pki, monkeypatch)
+    monkeypatch.delenv(PASSWORD_VARIABLE)
+    password_file = tmp_path / "receiver-password"
+    password_file.write_text(test_pki.password + "\n", encoding="utf-8")
+    with config_path.open("a", encoding="utf-8") as config:
+        config.write(f'password_file = "{password_file}"\n')
+
+    code = main(["--lang", "en", "--config", str(config_path), "register", "1"])
+
+    # The key opened, so the command got as far as looking up the document.
+    assert code == 1
+    assert "no received document with id 1" in capsys.readouterr().err
+
+
+def test_prompt_without_terminal_raises(monkeypatch):
+    from signing.keys import PasswordSource
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("secret\n"))
+
+    with pytest.raises(KeyLoadError) as caught:
+        PasswordSource.prompt("head.p12").read()
+
+    assert "no terminal to ask for the password of head.p12" in caught.value.localized("en")

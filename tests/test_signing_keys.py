@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import os
 
 import pytest
@@ -118,7 +119,13 @@ def test_password_from_file_takes_first_line(tmp_path):
         PasswordSource.from_file(tmp_path / "absent").read()
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_password_from_prompt(monkeypatch):
+    monkeypatch.setattr("sys.stdin", _Terminal())
     prompts = []
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "Qwerty12")
     assert PasswordSource.prompt("head.p12").read() == b"Qwerty12"

@@ -31,10 +31,12 @@ import datetime as dt
 import enum
 import logging
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -43,7 +45,7 @@ from sqlalchemy import insert, select
 
 from ..config import Config
 from ..editions import edition_for_date
-from ..errors import ConfigError, EdmsAdapterError, GatewayFault, InputError, InvalidDocumentError, Problem, StoreError
+from ..errors import ConfigError, EdmsAdapterError, GatewayFault, InputError, InvalidDocumentError, KeyLoadError, Problem, StoreError
 from ..i18n import DEFAULT_LANGUAGE, N_, normalize_language, translate
 from ..model import Notification
 from ..store.database import Database, open_database, utc_now
@@ -147,6 +149,8 @@ class ReceiverSettings:
     key: str = ""
     #: Environment variable that contains the key's password.
     password_env: str = "EDMS_ADAPTER_RECEIVER_PASSWORD"
+    #: File whose first line is the key's password; it takes precedence over ``password_env``.
+    password_file: str = ""
     #: BIN of the authorised body, written into every receipt.
     bin: str = ""
     #: Registration number: ``{year}`` and ``{seq}`` (the yearly sequence, from 1) are filled in.
@@ -198,7 +202,7 @@ def open_inbox(config: Config, url: str | None = None) -> Database:
 
 
 def load_receiver_signer(config: Config) -> Any:
-    """Load the key that signs receipts from ``[receiver] key`` and the password variable it names."""
+    """Load the key that signs receipts from ``[receiver] key``, with the password :func:`_receiver_password` finds."""
     from signing.keys import load_signer
 
     settings = config.section("receiver", ReceiverSettings)
@@ -207,8 +211,34 @@ def load_receiver_signer(config: Config) -> Any:
             N_("no key to sign receipts is configured; set receiver.key to a .p12 file or a pkcs11: URI"),
             key="receiver.key",
         )
-    password = os.environ.get(settings.password_env) if settings.password_env else None
-    return load_signer(str(config.resolve_path(settings.key)) if not settings.key.startswith("pkcs11:") else settings.key, password=password)
+    key = str(config.resolve_path(settings.key)) if not settings.key.startswith("pkcs11:") else settings.key
+    return load_signer(key, password=_receiver_password(config, settings))
+
+
+def _receiver_password(config: Config, settings: ReceiverSettings) -> Any:
+    """Return the password source of the receipt key: ``password_file``, ``password_env``, else the terminal.
+
+    Raises KeyLoadError when the variable is set but empty, and when neither
+    setting gives a password and there is no terminal to ask on.
+    """
+    from signing.keys import PasswordSource
+
+    if settings.password_file:
+        return PasswordSource.from_file(config.resolve_path(settings.password_file))
+    name = settings.password_env
+    if name and name in os.environ:
+        if not os.environ[name]:
+            raise KeyLoadError(
+                N_("the environment variable ${name} named by [receiver] password_env is empty; put the password of the receipt key in it"),
+                name=name,
+            )
+        return PasswordSource.from_env(name)
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise KeyLoadError(
+            N_("no password for the receiver key: set the environment variable named by [receiver] password_env ({name}) or [receiver] password_file"),
+            name=name or "-",
+        )
+    return PasswordSource.prompt(Path(settings.key).name if not settings.key.startswith("pkcs11:") else "token")
 
 
 def queue_receipt(
