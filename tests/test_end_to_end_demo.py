@@ -42,6 +42,8 @@ def test_demo_command_prints_timeline(tmp_path):
         assert f"  {state}" in output, state
     assert "some facts confirmed, some rejected" in output
     assert "rejected: The resource is a news report" in output
+    assert "confirmed facts 1-22 and rejected fact 23" in output
+    assert "sent: sent" not in output
     assert (tmp_path / "demo" / "pki").is_dir()
 
 
@@ -59,3 +61,5 @@ def test_demo_command_in_kazakh(tmp_path):
     assert "Хронология:" in completed.stdout
     assert "Timeline:" not in completed.stdout
     assert "шешім қабылданды" in completed.stdout
+    assert "жіберілді: жіберілді" not in completed.stdout
+    assert "1-22-фактілерді растап, 23-фактіні қабылдамады" in completed.stdout

@@ -197,7 +197,7 @@ def _run(folder: Path, report: Callable[[str], Any]) -> DemoResult:
             submission = client.submit(exchange.sample, evidence_folders=[sample_path().parent], resubmit=True)
             report(
                 translate(
-                    N_("Notification No. {number} signed by the head and sent: {state}, message id {message_id}"),
+                    N_("Notification No. {number} signed by the head; state: {state}, message id {message_id}"),
                     number=submission.number,
                     state=gettext(submission.state.label),
                     message_id=submission.message_id,
@@ -230,7 +230,8 @@ def _register_and_decide(exchange: LoopbackExchange, message_id: str, report: Ca
     facts = list(range(1, entry.confirmed + entry.rejected + entry.pending + 1))
     justification = gettext(N_("The resource is a news report about the blocking and carries no prohibited content."))
     exchange.registrar.decide(inbox_id, confirm=facts[:-1], reject=facts[-1:], justification=justification)
-    report(translate(N_("The authorised body confirmed {confirmed} fact(s) and rejected fact {rejected}"), confirmed=len(facts) - 1, rejected=facts[-1]))
+    confirmed = f"{facts[0]}-{facts[-2]}" if len(facts) > 2 else str(facts[0])
+    report(translate(N_("The authorised body confirmed facts {confirmed} and rejected fact {rejected}"), confirmed=confirmed, rejected=facts[-1]))
 
 
 def _head_of(document: Any) -> Any:
