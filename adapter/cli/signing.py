@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError, VerificationError
+from ..errors import InputError, UnsupportedKeyError, VerificationError
 from ..i18n import N_, gettext as _, translate
 from ..outputs import write_atomically
 
@@ -173,15 +173,56 @@ def _print_certificate(info) -> None:
     line(N_("Role"), ", ".join(roles) or "-")
     usage = sorted(bit.value for bit in info.key_usage) if info.key_usage is not None else []
     line(N_("Key usage"), ", ".join(usage) or "-")
-    line(N_("Extended key usage"), ", ".join(info.extended_key_usages) or "-")
+    line(N_("Extended key usage"), ", ".join(_extended_key_usage_name(oid) for oid in info.extended_key_usages) or "-")
     if info.is_authentication_only:
         line(N_("Use"), _("authentication only; cannot sign documents"))
     else:
         line(N_("Use"), _("document signing") if info.can_sign else _("not for document signing"))
     line(N_("Valid"), f"{info.not_before.isoformat()} - {info.not_after.isoformat()}")
+    now = dt.datetime.now(dt.timezone.utc)
+    if now > info.not_after:
+        line(N_("Status"), translate(N_("EXPIRED on {date}; it cannot sign"), None, date=info.not_after.date().isoformat()))
+    elif now < info.not_before:
+        line(N_("Status"), translate(N_("NOT YET VALID: valid from {date}; it cannot sign before then"), None, date=info.not_before.date().isoformat()))
+    else:
+        line(N_("Status"), translate(N_("valid until {date}"), None, date=info.not_after.date().isoformat()))
     line(N_("Key algorithm"), info.key_algorithm.value + (f" {info.key_size}" if info.key_size else ""))
     line(N_("Serial number"), f"{info.serial_number:x}")
     line(N_("Issuer"), info.issuer)
+
+
+# Names of the extended key usages found in NCA RK certificates: the standard
+# ones by their RFC 5280 names, NCA RK's role OIDs by the role.
+_EXTENDED_KEY_USAGE_NAMES = {
+    "1.3.6.1.5.5.7.3.1": "serverAuth",
+    "1.3.6.1.5.5.7.3.2": "clientAuth",
+    "1.3.6.1.5.5.7.3.3": "codeSigning",
+    "1.3.6.1.5.5.7.3.4": "emailProtection",
+    "1.3.6.1.5.5.7.3.8": "timeStamping",
+    "1.3.6.1.5.5.7.3.9": "OCSPSigning",
+    "1.2.398.3.3.4.1.1": N_("individual"),
+    "1.2.398.3.3.4.1.2": N_("employee of a legal entity"),
+    "1.2.398.3.3.4.1.2.1": N_("first head"),
+    "1.2.398.3.3.4.1.2.2": N_("person with signing rights"),
+    "1.2.398.3.3.4.1.2.3": N_("person with the right to sign financial documents"),
+    "1.2.398.3.3.4.1.2.4": N_("human resources employee"),
+    "1.2.398.3.3.4.1.2.5": N_("employee"),
+}
+
+
+def _extended_key_usage_name(oid: str) -> str:
+    """Return ``name (OID)`` for a known extended key usage, else the OID."""
+    name = _EXTENDED_KEY_USAGE_NAMES.get(oid)
+    return f"{_(name)} ({oid})" if name else oid
+
+
+def _print_certificates(certificates) -> None:
+    from signing.certificates import describe_certificate
+
+    for index, cert in enumerate(certificates):
+        if index:
+            click.echo("")
+        _print_certificate(describe_certificate(cert))
 
 
 def _role_names(info) -> list[str]:
@@ -234,21 +275,24 @@ def register(group: click.Group) -> None:
     @_with_password_options
     @pass_context
     def cert_info_command(ctx_obj, source, password_env, password_file):
-        from signing.certificates import describe_certificate, load_certificates
+        from signing.certificates import load_certificates
         from signing.keys import load_signer
         from signing.settings import SigningSettings
 
         if source.startswith("pkcs11:") or Path(source).suffix.lower() in (".p12", ".pfx"):
             password = _password_source(ctx_obj.config, password_env, password_file, Path(source).name)
             settings = ctx_obj.config.section("signing", SigningSettings)
-            signer = load_signer(source, password=password, module=settings.pkcs11_module or None, check_usage=False)
+            try:
+                signer = load_signer(source, password=password, module=settings.pkcs11_module or None, check_usage=False)
+            except UnsupportedKeyError as exc:
+                # A GOST container's key cannot be opened, but its certificate bags can unless a GOST cipher
+                # encrypts them: describe the certificates found, then report the key.
+                _print_certificates(getattr(exc, "certificates", ()))
+                raise
             certificates = [signer.certificate]
             close = getattr(signer, "close", None)
             if close is not None:
                 close()
         else:
             certificates = load_certificates(source)
-        for index, cert in enumerate(certificates):
-            if index:
-                click.echo("")
-            _print_certificate(describe_certificate(cert))
+        _print_certificates(certificates)
