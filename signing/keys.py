@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,12 @@ class PasswordSource:
             return text.splitlines()[0] if text.strip() else b""
         if self.kind == "prompt":
             label = self.name or "key"
+            # Without a terminal getpass would read the piped input and warn in English.
+            if sys.stdin is None or not sys.stdin.isatty():
+                raise KeyLoadError(
+                    N_("no terminal to ask for the password of {key}; give it in an environment variable or a file (edms-adapter options --password-env NAME or --password-file FILE)"),
+                    key=label,
+                )
             return getpass.getpass(translate(N_("Password for {key}: "), None, key=label)).encode("utf-8")
         raise ValueError(f"unknown password source kind {self.kind!r}")
 
