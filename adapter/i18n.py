@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
     "N_",
+    "Term",
     "catalog",
     "current_language",
     "gettext",
@@ -47,6 +48,16 @@ _language: contextvars.ContextVar[str | None] = contextvars.ContextVar("edms_ada
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, do not translate yet"
     """Mark a message id for extraction without translating it."""
     return message
+
+
+class Term(str):
+    """A message id passed as a placeholder value, such as a state name.
+
+    :func:`translate` translates a Term into the language of the message that
+    contains it, so the name of a state in an error follows the error's language.
+    """
+
+    __slots__ = ()
 
 
 def normalize_language(value: str | None) -> str | None:
@@ -132,6 +143,7 @@ def translate(message: str, language: str | None = None, /, **params: object) ->
     text = gettext(message, language)
     if not params:
         return text
+    params = {name: gettext(value, language) if isinstance(value, Term) else value for name, value in params.items()}
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):

@@ -77,7 +77,20 @@ def test_register_twice_is_error(desk, test_pki):
     with pytest.raises(InputError) as caught:
         registrar.register(document_id)
 
-    assert "registered" in str(caught.value)
+    assert caught.value.localized("en") == f"document {document_id} is already registered; only a received document can be registered"
+    assert caught.value.localized("kk") == f"{document_id} құжаты тіркеліп қойған; тек қабылданған құжатты тіркеуге болады"
+
+
+def test_state_names_translated_in_errors(desk, test_pki):
+    service, registrar = desk
+    document_id = _receive(service, test_pki)
+
+    with pytest.raises(InputError) as caught:
+        registrar.decide(document_id, confirm="1")
+
+    assert "«принят»" in caught.value.localized("ru")
+    assert "«қабылданды»" in caught.value.localized("kk")
+    assert 'in the state "received"' in caught.value.localized("en")
 
 
 def test_unknown_document_not_found(desk):

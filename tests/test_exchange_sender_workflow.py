@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapter.errors import InputError
+from adapter.i18n import gettext
 from adapter.exchange.receipts import DocumentReference, FactDecision, FactOutcome, Receipt, receipt_message
 from adapter.exchange.receiver import queue_receipt
 from adapter.store.inbox import OutgoingReceipt, ReceivedDocument
@@ -286,6 +287,9 @@ def test_second_submit_needs_resubmit(exchange, client):
         client.submit(document, evidence_folders=[SAMPLES])
     assert caught.value.code == "already-submitted"
     assert first.document_id in str(caught.value)
+    state = client.status(first.document_id).state
+    assert f"(күйі: {gettext(state.label, 'kk')})" in caught.value.localized("kk")
+    assert f"(состояние: {gettext(state.label, 'ru')})" in caught.value.localized("ru")
     assert len(client.recent()) == 1
 
     second = client.submit(document, evidence_folders=[SAMPLES], resubmit=True)

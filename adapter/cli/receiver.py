@@ -18,12 +18,6 @@ _SUMMARY_NAMES = {
     "partly confirmed": N_("partly confirmed"),
     "all rejected": N_("all rejected"),
 }
-_STATE_NAMES = {
-    "received": N_("received"),
-    "registered": N_("registered"),
-    "refused": N_("refused"),
-    "decided": N_("decided"),
-}
 _ROLE_NAMES = {
     "head": N_("head"),
     "deputy": N_("deputy"),
@@ -57,7 +51,7 @@ def inbox_command(context: CliContext, state: str | None) -> None:
     headers = [_("id"), _("received"), _("state"), _("document"), _("sender"), _("signer (role)"), _("confirmed/rejected/pending")]
     rows = []
     for entry in entries:
-        state_text = _(_STATE_NAMES.get(entry.state.value, entry.state.value))
+        state_text = _(entry.state.label)
         if entry.registration_number:
             state_text += f" {entry.registration_number}"
         if entry.kind == "notification" and entry.state.value in ("registered", "decided"):

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..config import Config
 from ..errors import InputError, NotFoundError, StoreError
-from ..i18n import N_
+from ..i18n import N_, Term
 from ..outputs import write_atomically
 from ..store.database import Database, utc_now
 from ..store.inbox import DocumentState, FactState, ReceivedDocument, ReceivedFact, RecordedDecision, Registration
@@ -235,16 +235,13 @@ class Registrar:
         return DocumentReference(document.message_id, document.sha256, document.doc_no, document.doc_date)
 
     @staticmethod
-    def _require_state(document: ReceivedDocument, allowed: tuple[DocumentState, ...], action: str) -> None:
+    def _require_state(document: ReceivedDocument, allowed: tuple[DocumentState, ...], message: str) -> None:
+        """Raise InputError with ``message`` unless ``document`` is in one of the ``allowed`` states.
+
+        ``message`` gets the document id as ``{value}`` and its translated state as ``{state}``.
+        """
         if document.state not in {state.value for state in allowed}:
-            raise InputError(
-                N_("document {value} is {state}, so it cannot be {action}; it must be {allowed}"),
-                field="state",
-                value=document.id,
-                state=document.state,
-                action=action,
-                allowed=" | ".join(state.value for state in allowed),
-            )
+            raise InputError(message, field="state", value=document.id, state=Term(DocumentState(document.state).label))
 
     def register(self, document_id: int, *, day: dt.date | None = None) -> Receipt:
         """Register a received document under the next number of the year and queue a *registered* receipt.
@@ -271,7 +268,13 @@ class Registrar:
     def _register_once(self, document_id: int, registration_day: dt.date) -> Receipt:
         with self.store.session() as session:
             document = self._load(session, document_id)
-            self._require_state(document, (DocumentState.RECEIVED,), "registered")
+            if document.state == DocumentState.REGISTERED.value:
+                raise InputError(N_("document {value} is already registered; only a received document can be registered"), field="state", value=document.id)
+            self._require_state(
+                document,
+                (DocumentState.RECEIVED,),
+                N_("document {value} is in the state \"{state}\", so it cannot be registered; only a received document can be registered"),
+            )
             year = registration_day.year
             last = session.scalar(select(func.max(Registration.sequence)).where(Registration.year == year)) or 0
             sequence = last + 1
@@ -302,7 +305,11 @@ class Registrar:
         code, text = _refusal(reason)
         with self.store.session() as session:
             document = self._load(session, document_id)
-            self._require_state(document, (DocumentState.RECEIVED,), "refused")
+            self._require_state(
+                document,
+                (DocumentState.RECEIVED,),
+                N_("document {value} is in the state \"{state}\", so its registration cannot be refused; only a received document can be refused"),
+            )
             now = utc_now()
             document.state = DocumentState.REFUSED.value
             document.state_changed_at = now
@@ -360,7 +367,11 @@ class Registrar:
                     field="document",
                     value=document_id,
                 )
-            self._require_state(document, (DocumentState.REGISTERED, DocumentState.DECIDED), "decided")
+            self._require_state(
+                document,
+                (DocumentState.REGISTERED, DocumentState.DECIDED),
+                N_("document {value} is in the state \"{state}\", so its facts cannot be decided; only the facts of a registered document can be decided"),
+            )
             facts = {fact.number: fact for fact in document.facts}
             unknown = sorted(decision.fact for decision in decisions if decision.fact not in facts)
             if unknown:

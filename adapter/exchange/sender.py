@@ -51,7 +51,7 @@ from ..errors import (
     TransportError,
     VerificationError,
 )
-from ..i18n import N_
+from ..i18n import N_, Term
 from ..model import Document, DocumentKind, Notification, Roster
 from ..service.soap import BaseChannelHandler
 from ..store.tracking import DocumentState, DocumentStatus, ReceiptRecord, StoredEvidence, TrackingStore
@@ -368,7 +368,7 @@ class SenderClient:
                 value=header.number,
                 date=header.date.isoformat(),
                 document_id=earlier.document_id,
-                state=earlier.state.value,
+                state=Term(earlier.state.label),
                 code="already-submitted",
             )
 

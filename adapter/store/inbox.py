@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..i18n import N_
 from .database import Base, UtcDateTime
 
 __all__ = [
@@ -40,6 +41,19 @@ class DocumentState(enum.StrEnum):
     REGISTERED = "registered"
     REFUSED = "refused"
     DECIDED = "decided"
+
+    @property
+    def label(self) -> str:
+        """Return the gettext message id that names this state for people."""
+        return _STATE_LABELS[self]
+
+
+_STATE_LABELS = {
+    DocumentState.RECEIVED: N_("received"),
+    DocumentState.REGISTERED: N_("registered"),
+    DocumentState.REFUSED: N_("refused"),
+    DocumentState.DECIDED: N_("decided"),
+}
 
 
 class FactState(enum.StrEnum):
