@@ -144,3 +144,17 @@ def test_prompt_without_terminal_raises(monkeypatch):
         PasswordSource.prompt("head.p12").read()
 
     assert "no terminal to ask for the password of head.p12" in caught.value.localized("en")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Цифрландыру басқармасы", "Цифрландыру басқармасы"),
+        ("Алматы облысының цифрландыру басқармасы мониторинг бөлімі", "Алматы облысының цифрландыру басқармасы…"),
+        ("A" * 50, "A" * 39 + "…"),
+    ],
+)
+def test_inbox_sender_name_shortened_at_word(name, expected):
+    from adapter.cli.receiver import SENDER_NAME_WIDTH, _shorten
+
+    assert _shorten(name, SENDER_NAME_WIDTH) == expected

@@ -43,18 +43,22 @@ def test_submit_status_pull_watch(exchange, config_file, capsys):
     assert document_id in out
 
     inbox_id = exchange.inbox_id(_message_id(config_file, capsys, document_id))
-    exchange.registrar.register(inbox_id)
+    registered = exchange.registrar.register(inbox_id)
     facts = len(exchange.sample.facts)
-    exchange.registrar.decide(inbox_id, confirm=f"1-{facts - 1}", reject=str(facts), justification="not prohibited")
+    decided = exchange.registrar.decide(inbox_id, confirm=f"1-{facts - 1}", reject=str(facts), justification="not prohibited")
 
     code, out, _ = _run(config_file, capsys, "receipts", "pull")
     assert code == 0
     assert "3 receipt(s) accepted, 0 ignored." in out
     assert "decision on facts" in out
+    # The sender shows the same receipt ids as the authorised body's register and decide commands.
+    assert f"receipt {registered.id}: " in out
+    assert f"receipt {decided.id}: " in out
 
     code, out, _ = _run(config_file, capsys, "receipts", "list", document_id)
     assert code == 0
     assert out.count("  signature valid") == 3
+    assert f"  {registered.id}  " in out
 
     code, out, _ = _run(config_file, capsys, "receipts", "list", "--invalid")
     assert code == 0
@@ -63,6 +67,8 @@ def test_submit_status_pull_watch(exchange, config_file, capsys):
     code, out, _ = _run(config_file, capsys, "watch", document_id, "--timeout", "5")
     assert code == 0
     assert "State: decided" in out
+    assert f"fact {facts}: rejected: not prohibited" in out
+    assert f"facts 1-{facts - 1}: confirmed" in out
 
     code, out, _ = _run(config_file, capsys, "status", document_id)
     assert code == 0

@@ -212,11 +212,15 @@ def status_command(obj: Any, identifier: str | None, limit: int) -> None:
         click.echo(_("Timeline:"))
         for line in format_timeline(client.timeline(identifier)):
             click.echo(f"  {line}")
-        decisions = client.store.decisions(identifier)
-        if decisions:
-            click.echo(_("Decisions:"))
-            for line in format_decisions(decisions):
-                click.echo(f"  {line}")
+        _echo_decisions(client, identifier)
+
+
+def _echo_decisions(client: Any, identifier: str) -> None:
+    decisions = client.store.decisions(identifier)
+    if decisions:
+        click.echo(_("Decisions:"))
+        for line in format_decisions(decisions):
+            click.echo(f"  {line}")
 
 
 @click.command("watch", short_help=N_("Follow a document until it is decided."), help=N_("Follow a document until the authorised body has decided, refused it, or sending failed."))
@@ -235,6 +239,7 @@ def watch_command(obj: Any, identifier: str, timeout: float | None, interval: fl
             raise click.exceptions.Exit(EXIT_FAILED)
         for line in format_status(status):
             click.echo(line)
+        _echo_decisions(client, status.document_id)
 
 
 @click.group("receipts", help=N_("Receipts of the authorised body."))
@@ -248,7 +253,15 @@ def receipts_pull_command(obj: Any) -> None:
     with _client(obj) as client:
         result = client.pull_receipts()
     for record in result.accepted:
-        click.echo(translate(N_("receipt {receipt}: {kind} for message {message_id}"), receipt=record.gateway_message_id, kind=_(_RECEIPT_KINDS.get(record.kind or "", "-")), message_id=record.referenced_message_id or "-"))
+        click.echo(
+            translate(
+                N_("receipt {receipt}: {kind} for message {message_id} (gateway message {gateway_message_id})"),
+                receipt=record.receipt_id or "-",
+                kind=_(_RECEIPT_KINDS.get(record.kind or "", "-")),
+                message_id=record.referenced_message_id or "-",
+                gateway_message_id=record.gateway_message_id,
+            )
+        )
     for record in result.unmatched:
         click.echo(translate(N_("receipt {receipt} refers to message {message_id}, which this sender has no record of; it is kept for review"), receipt=record.gateway_message_id, message_id=record.referenced_message_id or "-"), err=True)
     for rejected in result.rejected:
@@ -270,7 +283,7 @@ def receipts_list_command(obj: Any, identifier: str | None, invalid: bool) -> No
     for record in records:
         kind = _(_RECEIPT_KINDS.get(record.kind or "", "-"))
         validity = _("signature valid") if record.valid else _("signature invalid")
-        line = f"{_time(record.received_at)}  {record.gateway_message_id}  {kind}  {validity}"
+        line = f"{_time(record.received_at)}  {record.receipt_id or record.gateway_message_id}  {kind}  {validity}"
         if record.problem:
             line += f"  ({record.problem})"
         click.echo(line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import textwrap
 
 import click
 
@@ -23,6 +24,19 @@ _ROLE_NAMES = {
     "deputy": N_("deputy"),
     "employee": N_("employee"),
 }
+
+
+#: Characters of a sender's name shown in the inbox listing.
+SENDER_NAME_WIDTH = 40
+
+
+def _shorten(text: str, width: int) -> str:
+    """Return ``text`` cut at a word boundary to at most ``width`` characters, ending with an ellipsis when cut."""
+    shortened = textwrap.shorten(text, width=width, placeholder="…")
+    if shortened == "…":
+        # The first word alone is longer than ``width``.
+        return text[: width - 1] + "…"
+    return shortened
 
 
 def _registrar(context: CliContext):
@@ -62,7 +76,7 @@ def inbox_command(context: CliContext, state: str | None) -> None:
                 entry.received_at.strftime("%Y-%m-%d %H:%M"),
                 state_text,
                 f"{entry.doc_no} {entry.doc_date.isoformat()}",
-                f"{entry.sender_bin} {entry.sender_name[:40]}",
+                f"{entry.sender_bin} {_shorten(entry.sender_name, SENDER_NAME_WIDTH)}",
                 f"{entry.signer_name} ({_(_ROLE_NAMES.get(entry.signer_role, entry.signer_role))})",
                 f"{entry.confirmed}/{entry.rejected}/{entry.pending}",
             ]

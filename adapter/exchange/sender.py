@@ -596,7 +596,7 @@ class SenderClient:
             reason=reason,
             decisions=[(item.fact, item.outcome.value, item.justification) for item in receipt.decisions],
         )
-        logger.info("receipt %s: %s for message %s", gateway_message_id, receipt.kind.value, receipt.document.message_id)
+        logger.info("receipt %s (gateway message %s): %s for message %s", receipt.id, gateway_message_id, receipt.kind.value, receipt.document.message_id)
         return record
 
     def _check_reference(self, receipt: Any) -> None:

@@ -348,6 +348,18 @@ class StoredEvidence:
     content: bytes
 
 
+def _receipt_id(raw: bytes) -> str | None:
+    """Return the ``Id`` attribute of a stored receipt's root element, the id the authorised body shows."""
+    from lxml import etree
+
+    from ..xml.security import secure_parser
+
+    try:
+        return etree.fromstring(raw, secure_parser()).get("Id")
+    except etree.XMLSyntaxError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptRecord:
     """A stored receipt: its kind, validity and what it referred to."""
@@ -360,6 +372,8 @@ class ReceiptRecord:
     problem: str | None
     signer: str | None
     received_at: dt.datetime
+    #: The receipt's own ``Id``, as the authorised body's operator commands print it; ``None`` when not parsed.
+    receipt_id: str | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -912,4 +926,5 @@ class TrackingStore:
             problem=row.problem,
             signer=row.signer,
             received_at=row.received_at,
+            receipt_id=_receipt_id(row.raw) if row.valid else None,
         )
