@@ -134,6 +134,33 @@ def test_roster_has_labels_and_employees(language):
         assert value in page
 
 
+def test_roster_email_domain_in_unicode():
+    document = roster()
+    employee = dataclasses.replace(document.employees[0], work_email="d.toleuova@xn--80awbu3c.xn--80ao21a")
+    page = render_html(dataclasses.replace(document, employees=(employee, *document.employees[1:])), language="kk")
+
+    assert "d.toleuova@мысал.қаз" in page
+    assert '<div class="ascii">d.toleuova@xn--80awbu3c.xn--80ao21a</div>' in page
+    assert page.count('class="ascii"') == 1
+
+
+def test_signature_block_inside_closing():
+    result = SimpleNamespace(
+        intact=True,
+        trusted=True,
+        revoked=False,
+        signing_time=None,
+        problems=(),
+        signer=SimpleNamespace(full_name="ЖҰМАБЕКОВ ЕРЛАН", iin="750314301239", bin="210240012350", role="head", serial_number=1, issuer="CN=ROOT"),
+    )
+    for document in (notification(), roster()):
+        page = render_html(document, language="kk", verification=result)
+        closing = page.index('<div class="closing">')
+        signature = page.index('<div class="signature ')
+        assert closing < signature
+        assert "</div>" not in page[closing:signature]
+
+
 def test_roster_uses_its_own_official_wording():
     page = _text(render_html(roster(), language="kk"))
 

@@ -19,7 +19,7 @@ import idna
 from ..codelists import OTHER, PROTOCOLS, VIOLATION_TYPES, CodeListEntry
 from ..errors import InputError
 from ..i18n import LANGUAGES, N_, current_language, gettext, normalize_language, translate
-from ..model import Document, Fact, Notification, Roster
+from ..model import Document, Employee, Fact, Notification, Roster
 from .forms import OFFICIAL_FORM_LANGUAGES, form_text
 from .signature import SignatureState, SignatureSummary
 
@@ -117,11 +117,26 @@ class FactRow:
 
 
 @dataclass(frozen=True, slots=True)
+class EmployeeRow:
+    """One line of the roster table as people read it.
+
+    ``work_email`` has its domain in Unicode; ``work_email_ascii`` is the
+    address the document carries (A-label domain), present only when it differs.
+    """
+
+    number: int
+    full_name: str
+    work_email: str
+    work_email_ascii: str
+    mobile_phone: str
+
+
+@dataclass(frozen=True, slots=True)
 class FormView:
     """Everything a form template shows, in one language.
 
     ``rows`` are the table lines: :class:`FactRow` for a notification,
-    :class:`~adapter.model.Employee` for a roster and the per-fact decisions
+    :class:`EmployeeRow` for a roster and the per-fact decisions
     of a receipt. The PDF renderer takes them in slices, one layout pass at
     a time.
     """
@@ -231,7 +246,7 @@ def _form_view(
     if isinstance(document, Notification):
         template, rows, fields = "notification.html", _FactRows(document.facts, language), _notification_fields(document, language, violation_types)
     else:
-        template, rows, fields = "roster.html", document.employees, {"signatory": document.signatory}
+        template, rows, fields = "roster.html", [_employee_row(employee) for employee in document.employees], {"signatory": document.signatory}
 
     return FormView(
         kind=str(document.kind),
@@ -333,6 +348,18 @@ class _FactRows(Sequence[FactRow]):
             imei=fact.imei or "",
             description=fact.description or "",
         )
+
+
+def _employee_row(employee: Employee) -> EmployeeRow:
+    local, _at, domain = employee.work_email.rpartition("@")
+    email = f"{local}@{_host_unicode(domain)}" if domain else employee.work_email
+    return EmployeeRow(
+        number=employee.number,
+        full_name=employee.full_name,
+        work_email=email,
+        work_email_ascii=employee.work_email if email != employee.work_email else "",
+        mobile_phone=employee.mobile_phone,
+    )
 
 
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
