@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import functools
 import os
+import re
 import tomllib
 import types
 import typing
@@ -40,6 +41,7 @@ __all__ = [
     "GeneralSettings",
     "find_config_file",
     "load_config",
+    "toml_syntax_problem",
 ]
 
 T = TypeVar("T")
@@ -213,6 +215,29 @@ def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | N
     return user if user.is_file() else None
 
 
+# Python 3.11's tomllib ends every message with the position, in English.
+_TOML_POSITION = re.compile(r"\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+_TOML_END = re.compile(r"\s*\(at end of document\)$")
+
+
+def toml_syntax_problem(file: str, exc: tomllib.TOMLDecodeError) -> tuple[str, dict[str, Any]]:
+    """Return a message id and its parameters that name the file, line and column of a TOML syntax error.
+
+    tomllib's own English reason stays in the message as ``{reason}``.
+    """
+    text = str(exc)
+    position = _TOML_POSITION.search(text)
+    if position is not None:
+        return (
+            N_("{file}, line {line}, column {column}: invalid TOML syntax; correct the file at that place (parser message: {reason})"),
+            {"file": file, "line": int(position["line"]), "column": int(position["column"]), "reason": text[: position.start()]},
+        )
+    return (
+        N_("{file}: invalid TOML syntax at the end of the file; look for an unclosed string, array or table (parser message: {reason})"),
+        {"file": file, "reason": _TOML_END.sub("", text)},
+    )
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Load the configuration file (see the module docstring for where it is looked for)."""
     found = find_config_file(path)
@@ -222,5 +247,6 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         with found.open("rb") as handle:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(N_("configuration file {path} is not valid TOML: {reason}"), path=str(found), reason=str(exc)) from exc
+        message, params = toml_syntax_problem(str(found), exc)
+        raise ConfigError(message, **params) from exc
     return Config(data, path=found.resolve())

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from . import codelists
-from .config import Config
+from .config import Config, toml_syntax_problem
 from .errors import InputError, InvalidDocumentError, Problem
 from .i18n import N_
 from .model import (
@@ -204,7 +204,8 @@ def _read_mapping(path: Path) -> Mapping[str, Any]:
     except UnicodeDecodeError as exc:
         raise _file_problem(N_("{file} is not UTF-8 text: save it in the UTF-8 encoding"), path, "not-utf8") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise _file_problem(N_("{file} is not valid TOML: {reason}"), path, "syntax", reason=str(exc)) from exc
+        message, params = toml_syntax_problem(str(path), exc)
+        raise _file_problem(message, path, "syntax", **{name: value for name, value in params.items() if name != "file"}) from exc
     except json.JSONDecodeError as exc:
         raise _file_problem(N_("{file} is not valid JSON: {reason}"), path, "syntax", reason=str(exc)) from exc
     if not isinstance(parsed, dict):

@@ -84,3 +84,47 @@ def test_global_options_after_command(argv, expected):
 def test_lang_after_command_translates(capsys):
     assert main(["validate", "--help", "--lang", "ru"]) == 0
     assert "Использование:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("kk", "Файл 'nope.toml' жоқ."), ("ru", "Файл 'nope.toml' не существует."), ("en", "File 'nope.toml' does not exist.")],
+)
+def test_missing_input_file_in_one_language(language, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["--lang", language, "build", "nope.toml"]) == 2
+
+    err = capsys.readouterr().err
+    assert expected in err
+    if language != "en":
+        assert "File" not in err
+
+
+def test_toml_syntax_error_names_line_and_column(tmp_path, capsys):
+    source = tmp_path / "notification.toml"
+    source.write_text('[document]\nnumber = "01-15\n', encoding="utf-8")
+
+    assert main(["--lang", "kk", "build", str(source)]) == 1
+
+    err = capsys.readouterr().err
+    assert f"{source}, 2-жол, 16-баған: TOML синтаксисі қате; файлды осы жерде түзетіңіз" in err
+
+
+def test_config_toml_syntax_error_names_line(tmp_path, capsys):
+    config = tmp_path / "edms-adapter.toml"
+    config.write_text("[general]\nlanguage = = \"ru\"\n", encoding="utf-8")
+
+    assert main(["--lang", "ru", "--config", str(config), "inbox"]) == 2
+
+    err = capsys.readouterr().err
+    assert f"{config}, строка 2, столбец 12: ошибка синтаксиса TOML" in err
+
+
+def test_toml_error_at_end_of_file(tmp_path, capsys):
+    source = tmp_path / "roster.toml"
+    source.write_text("[document]\nitems = [1,\n", encoding="utf-8")
+
+    assert main(["--lang", "en", "build", str(source)]) == 1
+
+    assert f"{source}: invalid TOML syntax at the end of the file" in capsys.readouterr().err

@@ -439,7 +439,7 @@ def test_invalid_toml(folder):
     path.write_text("[document\nnumber = 1", encoding="utf-8")
     error = load_problems(path)
     assert codes(error) == ["syntax"]
-    assert "not valid TOML" in error.localized("en")
+    assert f"{path}, line 1, column 10: invalid TOML syntax" in error.localized("en")
 
 
 def test_invalid_json(folder):

@@ -67,6 +67,10 @@ def localize_command_tree(command: click.Command) -> None:
     _localize(command, "short_help")
     for param in command.params:
         _localize(param, "help")
+        if isinstance(param.type, click.Path):
+            # click.Path names itself ("file", "directory", "path") when the
+            # decorator runs, before install() routes click's texts here.
+            _localize(param.type, "name")
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             localize_command_tree(sub)
