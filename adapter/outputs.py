@@ -17,7 +17,7 @@ from pathlib import Path
 from .errors import InputError
 from .i18n import N_
 
-__all__ = ["replacing", "write_atomically"]
+__all__ = ["check_output_folder", "replacing", "write_atomically"]
 
 
 @contextmanager
@@ -30,14 +30,7 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
     renaming the file.
     """
     target = Path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise InputError(
-            N_("output folder {folder} does not exist; create it or choose another -o path"),
-            field="output",
-            value=str(target),
-            folder=str(folder),
-        )
+    folder = check_output_folder(target)
     try:
         descriptor, name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
@@ -54,6 +47,23 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise _write_error(target, exc) from exc
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def check_output_folder(path: str | os.PathLike[str]) -> Path:
+    """Return the folder of the output file ``path``; raise InputError when it does not exist.
+
+    Commands call it before slow or interactive work, such as asking for a key password.
+    """
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise InputError(
+            N_("output folder {folder} does not exist; create it or choose another -o path"),
+            field="output",
+            value=str(target),
+            folder=str(folder),
+        )
+    return folder
 
 
 def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:

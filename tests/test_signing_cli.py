@@ -159,7 +159,8 @@ def test_soft_fail_revocation_prints_warnings(signed_file, test_pki, tmp_path, c
 def test_sign_into_missing_folder(tmp_path, test_pki, config_file, monkeypatch, capsys):
     source = tmp_path / "notification.xml"
     source.write_bytes(build_xml(notification_for(test_pki.head)))
-    monkeypatch.setenv(PASSWORD_VARIABLE, test_pki.password)
+    # No password source: the folder is checked before the password is needed.
+    monkeypatch.delenv(PASSWORD_VARIABLE, raising=False)
     output = tmp_path / "missing" / "signed.xml"
 
     code = main(["--lang", "en", "--config", str(config_file), "sign", str(source), "--key", str(test_pki.head.p12_path), "-o", str(output)])

@@ -13,7 +13,7 @@ import click
 from ..errors import InvalidDocumentError
 from ..i18n import N_, gettext as _, translate
 from ..model import Document, DocumentKind, Notification
-from ..outputs import replacing
+from ..outputs import check_output_folder, replacing
 from ..xml.builder import write_xml
 from ..xml.namespaces import document_kind, namespace_of
 from ..xml.schema import validate_tree
@@ -49,6 +49,8 @@ def register(group: click.Group) -> None:
 def build(cli: CliContext, input_path: str, facts_path: str | None, output: str | None) -> None:
     from ..inputs import load_input
 
+    if output and output != "-":
+        check_output_folder(output)
     document = load_input(input_path, facts_file=facts_path, config=cli.config)
     target = Path(output) if output and output != "-" else Path(input_path).with_suffix(".xml")
     if output == "-":

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..i18n import N_, gettext as _, translate
+from ..outputs import check_output_folder
 from ..render.files import RenderFormat, render_file
 from ..render.signature import SignatureState
 from .context import CliContext, pass_context
@@ -34,6 +35,8 @@ def _chosen_format(format_name: str | None, out: str | None) -> RenderFormat:
 @pass_context
 def render_command(context: CliContext, file: Path, format_name: str | None, language: str | None, out: str | None, no_verify: bool) -> None:
     chosen = _chosen_format(format_name, out)
+    if out:
+        check_output_folder(out)
     rendered = render_file(file, format=chosen, language=language, out=out, config=context.config, verify=not no_verify)
     if not no_verify and rendered.signature is not None and rendered.signature.state is SignatureState.NOT_VERIFIED:
         click.echo(_("Note: the signature was not verified; configure trust anchors in [trust] anchors to verify it."), err=True)

@@ -16,7 +16,7 @@ import click
 
 from ..errors import InputError, UnsupportedKeyError, VerificationError
 from ..i18n import N_, gettext as _, translate
-from ..outputs import write_atomically
+from ..outputs import check_output_folder, write_atomically
 
 __all__ = ["register"]
 
@@ -83,6 +83,8 @@ def _sign(ctx_obj, file: str, key: str | None, output: str | None, xades: bool |
         raise click.UsageError(_("no signing key: give --key KEY.p12 or --key pkcs11:..., or set signing.key"))
     if not key_spec.startswith("pkcs11:") and settings.key and key is None:
         key_spec = str(config.resolve_path(key_spec))
+    target = Path(output) if output else Path(file).with_suffix(".signed.xml")
+    check_output_folder(target)
     source = _password_source(config, password_env, password_file, Path(key_spec).name if not key_spec.startswith("pkcs11:") else "token")
     signer = load_signer(key_spec, password=source, module=settings.pkcs11_module or None)
     try:
@@ -91,7 +93,6 @@ def _sign(ctx_obj, file: str, key: str | None, output: str | None, xades: bool |
         close = getattr(signer, "close", None)
         if close is not None:
             close()
-    target = Path(output) if output else Path(file).with_suffix(".signed.xml")
     write_atomically(target, signed)
     click.echo(translate(N_("Signed: {path}"), None, path=str(target)))
 
