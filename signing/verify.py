@@ -113,10 +113,10 @@ def _config(settings: Config | None) -> Config:
     return settings if settings is not None else Config()
 
 
-def _parse_document(data: bytes, config: Config) -> Document:
+def _parse_document(data: bytes, config: Config, *, validate: bool = True) -> Document:
     from adapter.xml import parse_xml
 
-    return parse_xml(data, max_bytes=config.documents.max_xml_bytes)
+    return parse_xml(data, max_bytes=config.documents.max_xml_bytes, validate=validate)
 
 
 def verify_document(
@@ -125,6 +125,7 @@ def verify_document(
     settings: Config | None = None,
     at: dt.datetime | None = None,
     expected_sender_bin: str | None = None,
+    schema_checked: bool = False,
 ) -> VerificationResult:
     """Verify the signed document ``xml`` and return what was found.
 
@@ -133,6 +134,13 @@ def verify_document(
     certificate at, when the caller knows when the document was signed or
     received. ``expected_sender_bin`` is the BIN the document must come from,
     for a receiver that learns the sender from the transport.
+
+    Set ``schema_checked`` only when the caller has already validated the
+    whole of ``xml``, signature included, against its schema. The signed bytes
+    are then read into the model without a second validation: the signature
+    check accepts only an enveloped ``ds:Signature`` as the root's last child,
+    which the schemas make optional, so the signed bytes are that valid
+    document without it.
 
     Raises VerificationError when ``xml`` is not XML or carries no signature,
     and DocumentTooLargeError above ``documents.max_xml_bytes``.
@@ -175,7 +183,9 @@ def verify_document(
     document: Document | None = None
     policy_ok = False
     if check.intact and check.signed_bytes is not None and info is not None:
-        document, policy_ok = _check_document(check.signed_bytes, info, config, signing_settings, expected_sender_bin, problems)
+        document, policy_ok = _check_document(
+            check.signed_bytes, info, config, signing_settings, expected_sender_bin, problems, validate=not schema_checked
+        )
 
     # The key usage rule runs both here and in the signatory policy: report it once.
     problems = list({_problem_key(problem): problem for problem in problems}.values())
@@ -261,10 +271,12 @@ def _check_document(
     signing_settings: SigningSettings,
     expected_sender_bin: str | None,
     problems: list[Problem],
+    *,
+    validate: bool = True,
 ) -> tuple[Document | None, bool]:
     """Parse the signed bytes and apply the signatory policy; return (document, policy passed)."""
     try:
-        document = _parse_document(signed_bytes, config)
+        document = _parse_document(signed_bytes, config, validate=validate)
     except InvalidDocumentError as exc:
         problems.append(Problem("document-invalid", N_("the signed document is not a valid notification or roster: {reason}"), params={"reason": exc.localized()}))
         return None, False

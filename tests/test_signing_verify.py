@@ -206,3 +206,13 @@ def test_nca_authentication_key_signature_is_refused(nca_dir):
     result = verify_document(signed, settings=nca_config(nca_dir))
     assert _codes(result).count("signing-certificate") == 1
     assert not result.ok
+
+
+def test_schema_checked_reads_same_document(test_pki, config):
+    signed = sign_document(build_xml(notification_for(test_pki.head, facts=3)), signer_for(test_pki.head), settings=config)
+
+    validated = verify_document(signed, settings=config)
+    trusted_schema = verify_document(signed, settings=config, schema_checked=True)
+
+    assert trusted_schema.ok, trusted_schema.problems
+    assert trusted_schema.document == validated.document
