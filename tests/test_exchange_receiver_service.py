@@ -135,6 +135,19 @@ def test_repeated_message_id_same_answer(side, client, test_pki):
     assert _count(side.store, OutgoingReceipt) == 1
 
 
+def test_repeated_message_id_invalid_card(side, client, test_pki):
+    card, _signed = signed_card(test_pki, test_pki.head, side.config)
+    message_id = str(uuid.uuid4())
+    first = client.send_message(_payload(card), message_id=message_id)
+    invalid = etree.Element(f"{{{CARD_NS}}}card", version="1")
+    etree.SubElement(invalid, f"{{{CARD_NS}}}docNo").text = "1"
+
+    second = client.send_message(invalid, message_id=message_id)
+
+    assert (second.status.code, second.status.message) == (first.status.code, first.status.message)
+    assert _count(side.store, ReceivedDocument) == 1
+
+
 def test_same_document_new_message_id(side, client, test_pki):
     card, _signed = signed_card(test_pki, test_pki.head, side.config)
     client.send_message(_payload(card), message_id=str(uuid.uuid4()))

@@ -41,7 +41,7 @@ from typing import Any
 
 from cryptography import x509
 from lxml import etree
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, literal, select, union_all
 
 from ..config import Config
 from ..editions import edition_for_date
@@ -304,6 +304,17 @@ class _Verified:
 # The columns of an earlier response, without loading the stored document itself.
 _ANSWER_COLUMNS = select(ReceivedDocument.id, ReceivedDocument.response_code, ReceivedDocument.response_message)
 
+# Earlier responses to a message, ranked: 0 the same message id, 1 its
+# rejection, 2 the same document from the same gateway sender. Built once with
+# bound parameters, so a request pays for neither building nor compiling it.
+_EARLIER_ANSWERS = union_all(
+    select(literal(0).label("rank"), *_ANSWER_COLUMNS.selected_columns).where(ReceivedDocument.message_id == bindparam("message_id")),
+    select(literal(1), RejectedMessage.id, RejectedMessage.error_code, RejectedMessage.message).where(RejectedMessage.message_id == bindparam("message_id")),
+    select(literal(2), *_ANSWER_COLUMNS.selected_columns).where(
+        ReceivedDocument.sha256 == bindparam("sha256"), ReceivedDocument.sender_id == bindparam("sender_id")
+    ),
+)
+
 
 def _insert_facts_and_evidence(session: Any, document_id: int, document: Notification, card: Card) -> None:
     """Insert the facts and evidence files of an accepted notification with one executemany each.
@@ -421,24 +432,34 @@ class ReceiverService:
         transport_certificate: x509.Certificate | None = None,
     ) -> ReceiveResult:
         """Check, store and acknowledge one document card; raise :class:`ReceiverFault` on failure."""
-        earlier = self._earlier_answer(message_id, sender_id)
-        if earlier is not None:
+        # The card is read before the duplicate lookup, so one query finds both
+        # an earlier message id and an earlier document. A card error is raised
+        # only after the lookup, because a repeated message id gets its first
+        # response whatever it carries now.
+        card: Card | None = None
+        card_error: InvalidDocumentError | None = None
+        if payload is not None:
+            try:
+                card = parse_card(payload, max_bytes=self.settings.max_document_bytes + 64 * 1024 * 1024)
+            except InvalidDocumentError as exc:
+                card_error = exc
+
+        earlier, same_message = self._earlier_answer(message_id, sender_id, card.document_sha256 if card is not None else None)
+        if earlier is not None and same_message:
             logger.debug("message %s from %s repeated: same response as before", message_id, sender_id)
             return earlier
         if payload is None:
             raise self._fault(ReceiverErrorCode.REQUEST, N_("the message carries no document card in requestData/data"))
-        try:
-            card = parse_card(payload, max_bytes=self.settings.max_document_bytes + 64 * 1024 * 1024)
-        except InvalidDocumentError as exc:
-            raise self._fault(ReceiverErrorCode.CARD_SCHEMA, N_("the document card is invalid"), problems=exc.problems) from exc
+        if card is None:
+            assert card_error is not None
+            raise self._fault(ReceiverErrorCode.CARD_SCHEMA, N_("the document card is invalid"), problems=card_error.problems) from card_error
 
         # A document already received from this sender gets the same response again.
         # The same document from another gateway sender goes through every
         # check, so it cannot borrow the first sender's acceptance.
-        same_document = self._answer_for_document(card.document_sha256, sender_id)
-        if same_document is not None:
-            logger.debug("message %s from %s repeats document %s: same response as before", message_id, sender_id, same_document.document_id)
-            return same_document
+        if earlier is not None:
+            logger.debug("message %s from %s repeats document %s: same response as before", message_id, sender_id, earlier.document_id)
+            return earlier
 
         try:
             verified = self._verify(card, message_id=message_id, sender_id=sender_id, transport_certificate=transport_certificate)
@@ -484,7 +505,10 @@ class ReceiverService:
 
         # The certificate is judged as of receipt: the time the authorised body
         # got the document, which the sender cannot move.
-        result = verify_document(card.document.content, settings=self.config, at=utc_now(), expected_sender_bin=card.sender_bin)
+        # The schema check above covered the whole document, so the signed bytes are not validated twice.
+        result = verify_document(
+            card.document.content, settings=self.config, at=utc_now(), expected_sender_bin=card.sender_bin, schema_checked=True
+        )
         if result.intact and result.trusted and result.revoked is None:
             raise _Transient(
                 ReceiverErrorCode.REVOCATION_UNKNOWN,
@@ -533,17 +557,28 @@ class ReceiverService:
 
     # -- idempotency ----------------------------------------------------
 
-    def _earlier_answer(self, message_id: str, sender_id: str) -> ReceiveResult | None:
+    def _earlier_answer(self, message_id: str, sender_id: str, sha256: str | None) -> tuple[ReceiveResult | None, bool]:
+        """Return the earlier response to this message id, else to this document from ``sender_id``.
+
+        The second value is True when the response belongs to the same message
+        id. An earlier rejection of the message id is raised again. Without
+        ``sha256`` the document part matches nothing, because the column is
+        NOT NULL and ``= NULL`` is never true.
+        """
         with self.store.session() as session:
-            document = session.execute(_ANSWER_COLUMNS.where(ReceivedDocument.message_id == message_id)).first()
-            if document is not None:
-                return ReceiveResult(document.response_code, document.response_message, document.id, duplicate=True)
-            rejection = session.scalars(select(RejectedMessage).where(RejectedMessage.message_id == message_id)).first()
+            rows = session.execute(_EARLIER_ANSWERS, {"message_id": message_id, "sha256": sha256, "sender_id": sender_id}).all()
+            rows.sort(key=lambda row: row[0])
+            if not rows:
+                return None, False
+            rank, row_id, code, message = rows[0]
+            if rank != 1:
+                return ReceiveResult(code, message, row_id, duplicate=True), rank == 0
+            rejection = session.get(RejectedMessage, row_id)
         if rejection is not None:
             params = dict(rejection.params or {})
             problems = [Problem(**item) for item in params.pop("_problems", [])]
             raise ReceiverFault(ReceiverErrorCode(rejection.error_code), rejection.message, problems=problems, **params)
-        return None
+        return None, False
 
     def _answer_for_document(self, sha256: str, sender_id: str | None = None) -> ReceiveResult | None:
         with self.store.session() as session:
