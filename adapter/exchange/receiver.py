@@ -668,13 +668,12 @@ class ReceiverService:
                     response_code=SUCCESS_CODE,
                     response_message=message[:250],
                 )
-                document_id = session.execute(insert(ReceivedDocument.__table__).values(values)).inserted_primary_key[0]
+                # The values go in as parameters, not through .values(), which would build a new statement per request.
+                document_id = session.execute(insert(ReceivedDocument.__table__), values).inserted_primary_key[0]
                 if isinstance(document, Notification):
                     _insert_facts_and_evidence(session, document_id, document, card)
                 # A Core insert, like the facts: the ORM's unit of work costs more than the row.
-                session.execute(
-                    insert(OutgoingReceipt.__table__).values(_receipt_row(receipt, signed_receipt, sender_id=sender_id, document_id=document_id))
-                )
+                session.execute(insert(OutgoingReceipt.__table__), _receipt_row(receipt, signed_receipt, sender_id=sender_id, document_id=document_id))
                 logger.debug("receipt %s (delivered) queued for sender %s, message %s", receipt.id, sender_id, message_id)
         except StoreError:
             # Two requests with the same message id or document raced; the first one stored it.
