@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from lxml import etree
 
 from adapter.config import Config
 from adapter.errors import DocumentTooLargeError, InvalidDocumentError, Problem, SigningError, UnsupportedKeyError
@@ -126,6 +127,7 @@ def verify_document(
     at: dt.datetime | None = None,
     expected_sender_bin: str | None = None,
     schema_checked: bool = False,
+    tree: etree._ElementTree | None = None,
 ) -> VerificationResult:
     """Verify the signed document ``xml`` and return what was found.
 
@@ -140,7 +142,9 @@ def verify_document(
     are then read into the model without a second validation: the signature
     check accepts only an enveloped ``ds:Signature`` as the root's last child,
     which the schemas make optional, so the signed bytes are that valid
-    document without it.
+    document without it. ``tree`` is ``xml`` already parsed by the caller
+    (see :func:`~signing.xmldsig.verify_xml_signature`), so it is not parsed
+    again, and the check removes the signature from it.
 
     Raises VerificationError when ``xml`` is not XML or carries no signature,
     and DocumentTooLargeError above ``documents.max_xml_bytes``.
@@ -150,7 +154,7 @@ def verify_document(
     if len(xml) > limit:
         raise DocumentTooLargeError(size=len(xml), limit=limit)
     signing_settings = config.section("signing", SigningSettings)
-    check = verify_xml_signature(xml, allow_sha1=signing_settings.allow_sha1)
+    check = verify_xml_signature(xml, allow_sha1=signing_settings.allow_sha1, tree=tree)
     problems = list(check.problems)
 
     cert = check.certificate

@@ -276,14 +276,21 @@ def _problem(code: str, message: str, **params: object) -> _Invalid:
     return _Invalid(Problem(code, message, params=params))
 
 
-def verify_xml_signature(xml: bytes, *, allow_sha1: bool = False) -> SignatureCheck:
+def verify_xml_signature(xml: bytes, *, allow_sha1: bool = False, tree: etree._ElementTree | None = None) -> SignatureCheck:
     """Check the enveloped signature of ``xml``: structure, digests and signature value.
 
     Raises VerificationError when ``xml`` is not well-formed or has no
     ``ds:Signature`` at all; every other failure is a problem in the returned
     :class:`SignatureCheck` with ``intact=False``.
+
+    ``tree`` is ``xml`` already parsed without a DTD, entities or network
+    access, with comments kept, for a caller that parsed it to validate it.
+    The check removes the signature from that tree.
     """
-    tree = _parse(xml)
+    if tree is None:
+        tree = _parse(xml)
+    elif tree.docinfo.doctype:
+        raise VerificationError(N_("the document contains a DOCTYPE declaration, which signed documents must not have"))
     root = tree.getroot()
     signatures = list(root.iter(f"{_DS}Signature"))
     if not signatures:

@@ -216,3 +216,18 @@ def test_schema_checked_reads_same_document(test_pki, config):
 
     assert trusted_schema.ok, trusted_schema.problems
     assert trusted_schema.document == validated.document
+
+
+def test_parsed_tree_is_checked(test_pki, config):
+    from adapter.xml import parse_tree
+
+    signed = sign_document(build_xml(notification_for(test_pki.head)), signer_for(test_pki.head), settings=config)
+    tampered = signed.replace(b"casino-1.example", b"casino-9.example")
+
+    intact = verify_document(signed, settings=config, tree=parse_tree(signed))
+    altered = verify_document(tampered, settings=config, tree=parse_tree(tampered))
+
+    assert intact.ok, intact.problems
+    assert len(intact.document.facts) == len(notification_for(test_pki.head).facts)
+    assert not altered.intact
+    assert _codes(altered) == ["digest-mismatch"]

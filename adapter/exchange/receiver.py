@@ -478,7 +478,8 @@ class ReceiverService:
     def _verify(self, card: Card, *, message_id: str, sender_id: str, transport_certificate: x509.Certificate | None) -> _Verified:
         from signing.verify import verify_document
 
-        from ..xml import validate_xml
+        from ..xml import parse_tree
+        from ..xml.schema import validate_tree
 
         expected_bin = self.settings.sender_bins.get(sender_id)
         if expected_bin is not None and expected_bin != card.sender_bin:
@@ -504,7 +505,12 @@ class ReceiverService:
                 limit=self.settings.max_document_bytes,
             )
 
-        problems = validate_xml(card.document.content, max_bytes=self.settings.max_document_bytes)
+        # The document is parsed once: the schema check and then the signature check use this tree.
+        try:
+            tree = parse_tree(card.document.content, self.settings.max_document_bytes)
+            problems = validate_tree(tree)
+        except InvalidDocumentError as exc:
+            problems = exc.problems
         if problems:
             raise self._fault(ReceiverErrorCode.DOCUMENT_SCHEMA, N_("the signed document does not match its schema"), problems=problems)
 
@@ -512,7 +518,7 @@ class ReceiverService:
         # got the document, which the sender cannot move.
         # The schema check above covered the whole document, so the signed bytes are not validated twice.
         result = verify_document(
-            card.document.content, settings=self.config, at=utc_now(), expected_sender_bin=card.sender_bin, schema_checked=True
+            card.document.content, settings=self.config, at=utc_now(), expected_sender_bin=card.sender_bin, schema_checked=True, tree=tree
         )
         if result.intact and result.trusted and result.revoked is None:
             raise _Transient(
