@@ -257,7 +257,7 @@ class TransientGatewayFault(GatewayFault, TransientTransportError):
 
 
 class StoreError(EdmsAdapterError):
-    """The tracking database failed or holds something unexpected."""
+    """The tracking database failed or contains something unexpected."""
 
 
 class NotFoundError(StoreError, LookupError):

@@ -99,7 +99,7 @@ NOTIFICATION_ROLES: tuple[SignatoryRole, ...] = (SignatoryRole.HEAD, SignatoryRo
 #: Roles that may sign a roster.
 ROSTER_ROLES: tuple[SignatoryRole, ...] = (SignatoryRole.HEAD, SignatoryRole.DEPUTY, SignatoryRole.EMPLOYEE)
 
-#: Longest value of each text field, in characters, as the XML schemas allow.
+#: Maximum length of each text field, in characters, as the XML schemas allow.
 TEXT_LIMITS: Mapping[str, int] = {
     "document.number": 64,
     "sender.name_kk": 500,

@@ -352,7 +352,7 @@ def _default_cache(settings: RevocationSettings) -> RevocationCache:
 
 
 class _Undetermined(Exception):
-    """One source could not give a status; ``problem`` says why."""
+    """One source could not give a status, and ``problem`` gives the reason."""
 
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.code)
@@ -520,7 +520,7 @@ def _check_ocsp(check: _Check, url: str) -> RevocationStatus:
     cached = check.cache.get(cache_key)
     if cached is not None:
         response = _load_ocsp(cached, url, check)
-        nonce = None  # a cached response answers an earlier request
+        nonce = None  # a cached response belongs to an earlier request, so its nonce cannot match
     else:
         body = _http(check, url, method="POST", data=request.public_bytes(serialization.Encoding.DER), content_type="application/ocsp-request")
         response = _load_ocsp(body, url, check)

@@ -79,7 +79,7 @@ class SignerInfo:
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """What :func:`verify_document` found.
+    """Result of :func:`verify_document`.
 
     ``revoked`` is ``None`` when the revocation status could not be
     established or revocation checking is off. ``revocation_accepted``
@@ -365,7 +365,7 @@ def _reject_revoked(signer: Signer, when: dt.datetime, config: Config) -> None:
     """Raise SigningError when a configured revocation source reports the signing certificate revoked at ``when``.
 
     The issuer is looked up among the key's own chain and the ``[trust]``
-    certificates. Without a source, an issuer or a definite answer, signing
+    certificates. Without a source, an issuer or a definite status, signing
     goes on, and the verification before sending reports the status.
     """
     settings = RevocationSettings.from_config(config)

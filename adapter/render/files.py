@@ -62,7 +62,7 @@ class RenderFormat(enum.StrEnum):
 class RenderedFile:
     """A form written by :func:`render_file`.
 
-    ``signature`` is ``None`` for an unsigned document. Its ``state`` tells
+    ``signature`` is ``None`` for an unsigned document. Its ``state`` shows
     whether the signature was verified and what was found.
     """
 

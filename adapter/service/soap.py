@@ -449,5 +449,5 @@ def _prolog_is_safe(body: bytes) -> bool:
 
 
 def noop_application(settings: ServiceSettings | None = None, *, trust: Trust | None = None) -> SoapApplication:
-    """Return the no-op SOAP endpoint: the same stack as the receiving service, answering ``SCSS001``."""
+    """Return the no-op SOAP endpoint: the same stack as the receiving service, returning ``SCSS001``."""
     return SoapApplication(NoopChannelHandler(), settings, trust=trust)

@@ -167,7 +167,7 @@ class ResponseInfo:
 
 @dataclass(frozen=True, slots=True)
 class SyncResult:
-    """What ``SendMessage`` returned: the response info and the payload element, if any."""
+    """Result of ``SendMessage``: the response info and the payload element, if any."""
 
     info: ResponseInfo
     payload: etree._Element | None = None
@@ -185,7 +185,7 @@ class SyncResult:
 
 @dataclass(frozen=True, slots=True)
 class SyncReply:
-    """What a receiving service's handler returns for ``SendMessage``."""
+    """Reply of a receiving service's handler to ``SendMessage``."""
 
     payload: etree._Element | None = None
     status: Status = Status()
@@ -210,7 +210,7 @@ class MessageInfo:
 
 @dataclass(frozen=True, slots=True)
 class AsyncSendResult:
-    """What AsyncChannel ``sendMessage`` returned."""
+    """Result of AsyncChannel ``sendMessage``."""
 
     message_id: str
     response_date: dt.datetime
@@ -257,7 +257,7 @@ class DeliveryNotification:
 
 @dataclass(frozen=True, slots=True)
 class MessageStatus:
-    """What ``getMessageStatus`` returned."""
+    """Result of ``getMessageStatus``."""
 
     message_id: str
     state: MessageState
@@ -268,7 +268,7 @@ class MessageStatus:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who sent a request to the receiving service.
+    """Sender of a request to the receiving service.
 
     ``certificate`` is the certificate whose WS-Security signature over the
     body was verified and trusted; ``None`` when the service does not check
