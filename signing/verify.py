@@ -144,7 +144,8 @@ def verify_document(
     which the schemas make optional, so the signed bytes are that valid
     document without it. ``tree`` is ``xml`` already parsed by the caller
     (see :func:`~signing.xmldsig.verify_xml_signature`), so it is not parsed
-    again, and the check removes the signature from it.
+    again, and the check removes the signature from it. With both, the model
+    is read from that tree.
 
     Raises VerificationError when ``xml`` is not XML or carries no signature,
     and DocumentTooLargeError above ``documents.max_xml_bytes``.
@@ -187,8 +188,17 @@ def verify_document(
     document: Document | None = None
     policy_ok = False
     if check.intact and check.signed_bytes is not None and info is not None:
+        # A tree the caller validated is read as it stands: the check left in
+        # it what the signature covers, the document without its signature.
         document, policy_ok = _check_document(
-            check.signed_bytes, info, config, signing_settings, expected_sender_bin, problems, validate=not schema_checked
+            check.signed_bytes,
+            info,
+            config,
+            signing_settings,
+            expected_sender_bin,
+            problems,
+            validate=not schema_checked,
+            root=check.root if schema_checked and tree is not None else None,
         )
 
     # The key usage rule runs both here and in the signatory policy: report it once.
@@ -277,10 +287,16 @@ def _check_document(
     problems: list[Problem],
     *,
     validate: bool = True,
+    root: etree._Element | None = None,
 ) -> tuple[Document | None, bool]:
-    """Parse the signed bytes and apply the signatory policy; return (document, policy passed)."""
+    """Read the signed document, from ``root`` when given, and apply the signatory policy; return (document, policy passed)."""
     try:
-        document = _parse_document(signed_bytes, config, validate=validate)
+        if root is not None:
+            from adapter.xml import read_tree
+
+            document = read_tree(root)
+        else:
+            document = _parse_document(signed_bytes, config, validate=validate)
     except InvalidDocumentError as exc:
         problems.append(Problem("document-invalid", N_("the signed document is not a valid notification or roster: {reason}"), params={"reason": exc.localized()}))
         return None, False

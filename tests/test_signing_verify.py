@@ -231,3 +231,20 @@ def test_parsed_tree_is_checked(test_pki, config):
     assert len(intact.document.facts) == len(notification_for(test_pki.head).facts)
     assert not altered.intact
     assert _codes(altered) == ["digest-mismatch"]
+
+
+def test_tree_read_sees_value_split_by_comment(test_pki, config):
+    from adapter.xml import parse_tree
+
+    signed = sign_document(build_xml(notification_for(test_pki.head)), signer_for(test_pki.head), settings=config)
+    # Comments are outside the digest, so the signature still holds, and the
+    # signed value is the text on both sides of the comment.
+    split = signed.replace(b">casino-1.example</domain>", b">casino-<!-- note -->1.example</domain>", 1)
+    assert split != signed
+
+    result = verify_document(split, settings=config, schema_checked=True, tree=parse_tree(split))
+
+    assert result.ok, result.problems
+    assert result.document == verify_document(signed, settings=config).document
+    assert any(fact.domain == "casino-1.example" for fact in result.document.facts)
+

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from adapter.codelists import OTHER
-from adapter.errors import InputError
+from adapter.errors import InputError, InvalidDocumentError
 from adapter.model import Violation
 from adapter.xml import (
     DS_NS,
@@ -17,7 +17,9 @@ from adapter.xml import (
     ROSTER_NS,
     build_xml,
     document_id,
+    parse_tree,
     parse_xml,
+    read_tree,
     validate_xml,
     write_xml,
 )
@@ -151,6 +153,39 @@ def test_signature_child_is_ignored():
     signed = data.replace(b"</notification>", SIGNATURE + b"</notification>")
     assert validate_xml(signed, max_bytes=LIMIT) == ()
     assert parse_xml(signed, max_bytes=LIMIT) == notification()
+
+
+@pytest.mark.parametrize("document", [notification(), roster(), notification(facts=many_facts(300))], ids=["notification", "roster", "300 facts"])
+def test_read_tree_matches_parse_xml(document):
+    data = build_xml(document)
+    assert read_tree(parse_tree(data, LIMIT).getroot()) == parse_xml(data, max_bytes=LIMIT) == document
+
+
+def test_read_tree_skips_signature():
+    signed = build_xml(notification()).replace(b"</notification>", SIGNATURE + b"</notification>")
+    assert read_tree(parse_tree(signed, LIMIT).getroot()) == notification()
+
+
+@pytest.mark.parametrize("markup", [b"<!-- x -->", b"<?note x?>"], ids=["comment", "processing instruction"])
+def test_read_tree_reads_value_split_by_markup_whole(markup):
+    # C14N without comments signs "60" here; the model must say 60, not 6.
+    data = build_xml(notification()).replace(b"<number>6</number>", b"<number>6" + markup + b"0</number>", 1)
+    document = read_tree(parse_tree(data, LIMIT).getroot())
+    assert document.facts[5].number == 60
+    assert document == parse_xml(data, max_bytes=LIMIT)
+
+
+def test_read_tree_names_element_it_cannot_read():
+    data = build_xml(notification()).replace(b"<number>2</number>", b"<number>two</number>", 1)
+    with pytest.raises(InvalidDocumentError) as caught:
+        read_tree(parse_tree(data, LIMIT).getroot())
+    with pytest.raises(InvalidDocumentError) as streamed:
+        parse_xml(data, max_bytes=LIMIT, validate=False)
+    problem = caught.value.problems[0]
+    assert problem.code == "invalid-structure"
+    assert "'two'" in problem.params["reason"]
+    assert problem.location == "/notification/facts/fact[2]"
+    assert (problem.location, problem.line) == (streamed.value.problems[0].location, streamed.value.problems[0].line)
 
 
 def test_signature_must_be_last_child():

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +56,15 @@ from .security import (
     source_name,
 )
 
-__all__ = ["parse_xml"]
+__all__ = ["parse_xml", "read_tree"]
+
+# Local names of the child elements the readers look up.
+_LOCAL_NAMES = (
+    "number", "date", "language", "edition", "sender", "recipient", "nameKk", "nameRu", "bin",
+    "position", "fullName", "iin", "role", "type", "other", "legalNorm", "description",
+    "protocol", "ip", "domain", "url", "mac", "imei", "fact", "fileName", "mediaType", "size", "sha256",
+    "workEmail", "mobilePhone",
+)  # fmt: skip
 
 
 def parse_xml(source: Source, *, max_bytes: int | None = None, validate: bool = True) -> Document:
@@ -107,6 +116,25 @@ def parse_xml(source: Source, *, max_bytes: int | None = None, validate: bool = 
     return reader.document(source)
 
 
+def read_tree(root: etree._Element) -> Document:
+    """Return the Notification or Roster whose root element ``root`` is already parsed and validated.
+
+    This is for a caller that holds the tree it checked against the schema
+    (the receiving service); it reads the same model as :func:`parse_xml`
+    without parsing again. A ``ds:Signature`` child of the root is skipped.
+    A tree with a comment or processing instruction inside the root is read
+    by serialising and parsing it again, so that text split by a comment
+    is read whole, as :func:`parse_xml` does.
+    """
+    if root.xpath("boolean(.//comment() | .//processing-instruction())"):
+        return parse_xml(etree.tostring(root), max_bytes=sys.maxsize, validate=False)
+    reader = _DocumentReader(document_kind(root.tag))
+    read = reader.read
+    for element in root.iter(*reader.handlers):
+        read(element)
+    return reader.document(b"")
+
+
 class _DocumentReader:
     """Turn the end events of one document's main elements into model objects."""
 
@@ -132,22 +160,36 @@ class _DocumentReader:
         else:
             self.handlers[self._tag("employee")] = (self._tag("employees"), self._employee)
         self.tags = [self.root_tag, *self.handlers]
+        self.local_names = {self._tag(name): name for name in _LOCAL_NAMES}
 
     def _tag(self, local_name: str) -> str:
         return f"{{{self.ns}}}{local_name}"
 
-    def end(self, element: etree._Element) -> None:
+    def read(self, element: etree._Element) -> bool:
+        """Read ``element`` into the model when it is one of the main elements in its place; return whether it was."""
         entry = self.handlers.get(element.tag)
         if entry is None:
-            return
+            return False
         parent_tag, handler = entry
         parent = element.getparent()
         if parent is None or parent.tag != parent_tag:
-            return
+            return False
         try:
             handler(element)
         except (KeyError, ValueError) as exc:
-            raise _structure_error(element, exc) from exc
+            raise _structure_error(element, exc, self._read_so_far(element.tag)) from exc
+        return True
+
+    def _read_so_far(self, tag: str) -> int | None:
+        """Return the position of the list item with ``tag`` being read, or ``None`` for a single element."""
+        lists = {self._tag("fact"): self.facts, self._tag("file"): self.evidence, self._tag("employee"): self.employees}
+        read = lists.get(tag)
+        return None if read is None else len(read) + 1
+
+    def end(self, element: etree._Element) -> None:
+        if not self.read(element):
+            return
+        parent = element.getparent()
         # Drop what has been read so memory stays bounded for long lists.
         element.clear(keep_tail=False)
         while element.getprevious() is not None:
@@ -169,9 +211,15 @@ class _DocumentReader:
     # Element readers
 
     def _children(self, element: etree._Element) -> dict[str, etree._Element]:
-        prefix = self.prefix
-        prefix_length = len(prefix)
-        return {child.tag[prefix_length:]: child for child in element if isinstance(child.tag, str) and child.tag.startswith(prefix)}
+        # Keyed by local name through a table, so a child in another namespace
+        # (or a comment, whose tag is not a string) is left out without string work per child.
+        names = self.local_names
+        return {name: child for child in element if (name := names.get(child.tag)) is not None}
+
+    def _values(self, element: etree._Element) -> dict[str, str]:
+        """Return the text of each child element of ``element`` by local name, for leaf-only records."""
+        names = self.local_names
+        return {name: child.text or "" for child in element if (name := names.get(child.tag)) is not None}
 
     def _header(self, element: etree._Element) -> None:
         fields = self._children(element)
@@ -206,17 +254,18 @@ class _DocumentReader:
             self.violation = Violation(_text(fields["type"]), legal_norm, _optional(fields, "description"))
 
     def _fact(self, element: etree._Element) -> None:
-        fields = self._children(element)
+        values = self._values(element)
+        get = values.get
         self.facts.append(
             Fact(
-                number=int(_text(fields["number"])),
-                protocol=_text(fields["protocol"]),
-                ip=_optional(fields, "ip"),
-                domain=_optional(fields, "domain"),
-                url=_optional(fields, "url"),
-                mac=_optional(fields, "mac"),
-                imei=_optional(fields, "imei"),
-                description=_optional(fields, "description"),
+                number=int(values["number"]),
+                protocol=values["protocol"],
+                ip=get("ip"),
+                domain=get("domain"),
+                url=get("url"),
+                mac=get("mac"),
+                imei=get("imei"),
+                description=get("description"),
             )
         )
 
@@ -235,13 +284,13 @@ class _DocumentReader:
         )
 
     def _employee(self, element: etree._Element) -> None:
-        fields = self._children(element)
+        values = self._values(element)
         self.employees.append(
             Employee(
-                number=int(_text(fields["number"])),
-                full_name=_text(fields["fullName"]),
-                work_email=_text(fields["workEmail"]),
-                mobile_phone=_text(fields["mobilePhone"]),
+                number=int(values["number"]),
+                full_name=values["fullName"],
+                work_email=values["workEmail"],
+                mobile_phone=values["mobilePhone"],
             )
         )
 
@@ -255,8 +304,11 @@ def _optional(fields: dict[str, etree._Element], name: str) -> str | None:
     return None if element is None else _text(element)
 
 
-def _structure_error(element: etree._Element, exc: Exception) -> InvalidDocumentError:
-    path = element.getroottree().getpath(element)
+def _structure_error(element: etree._Element, exc: Exception, position: int | None) -> InvalidDocumentError:
+    # The position is counted by the reader: the streaming reader has dropped
+    # earlier siblings, so the tree no longer knows it.
+    names = [etree.QName(node).localname for node in reversed([element, *element.iterancestors()])]
+    path = "/" + "/".join(names) + ("" if position is None else f"[{position}]")
     detail: Any = f"missing element {exc.args[0]}" if isinstance(exc, KeyError) else str(exc)
     problem = Problem(
         "invalid-structure",
