@@ -560,7 +560,17 @@ class _State:
         actual = hashlib.new(self.digest_method.hash_algorithm().name, canonical).digest()
         if actual != self._digest_value(reference):
             raise _problem("digest-mismatch", N_("the document was altered after signing: its digest does not match the signed one"))
-        self.signed_bytes = canonical if node is self.root else _c14n(self.root, method, comments=False, prefixes=prefixes)
+        if node is self.root or not _has_top_level_pi(self.root):
+            # Without comments, a document's canonical form is its root's,
+            # unless a processing instruction stands outside the root.
+            self.signed_bytes = canonical
+        else:
+            self.signed_bytes = _c14n(self.root, method, comments=False, prefixes=prefixes)
+
+
+def _has_top_level_pi(root: etree._Element) -> bool:
+    siblings = (*root.itersiblings(preceding=True), *root.itersiblings())
+    return any(isinstance(node, etree._ProcessingInstruction) for node in siblings)
 
 
 def _element_children(element: etree._Element) -> list[etree._Element]:

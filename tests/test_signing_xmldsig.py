@@ -90,6 +90,17 @@ def test_signed_bytes_are_covered_document(head):
     assert check.root.find(f"{DS}Signature") is None
 
 
+@pytest.mark.parametrize("outside", [b"<?note before?>", b"<!-- before -->"], ids=["processing instruction", "comment"])
+def test_signed_bytes_leave_out_what_is_outside_the_root(head, outside):
+    # URI="" digests the whole document, a processing instruction before the
+    # root included; the signed bytes are the root element alone.
+    declaration, rest = DOCUMENT.split(b"?>", 1)
+    document = declaration + b"?>" + outside + rest
+    check = verify_xml_signature(sign_xml(document, head))
+    assert check.intact, check.problems
+    assert check.signed_bytes == etree.tostring(etree.fromstring(DOCUMENT), method="c14n", exclusive=True)
+
+
 def test_xades_signing_time_and_certificate(head):
     when = dt.datetime(2026, 5, 4, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=5)))
     check = verify_xml_signature(sign_xml(DOCUMENT, head, xades=True, signing_time=when))
