@@ -77,8 +77,13 @@ def _payloads(exchange, documents: int, facts: int) -> list[bytes]:
     return cards
 
 
-def _run(url: str, cards: list[bytes], senders: int, signer, sender_id: str) -> dict[str, float]:
-    """Send every card once from ``senders`` threads; return throughput, latencies and errors."""
+def _run(url: str, cards: list[bytes], senders: int, signer, sender_id: str, warmup: list[bytes] = ()) -> dict[str, float]:
+    """Send every card once from ``senders`` threads; return throughput, latencies and errors.
+
+    The ``warmup`` cards are sent first, from the same threads and untimed, so
+    the figures leave out what a server does once: imports, schema
+    compilation in each worker thread, the first path and revocation checks.
+    """
     settings = GatewaySettings(endpoint=url, sender_id=sender_id, retry_attempts=1, read_timeout=120.0)
     # Each sender thread gets its own client, made before the timing starts.
     clients: queue.Queue[GatewayClient] = queue.Queue()
@@ -104,6 +109,10 @@ def _run(url: str, cards: list[bytes], senders: int, signer, sender_id: str) -> 
             latencies.append(time.perf_counter() - started)
 
     with concurrent.futures.ThreadPoolExecutor(senders, initializer=take_client) as pool:
+        list(pool.map(send, warmup))
+        if errors:
+            raise SystemExit(f"warm-up failed at {url}: {errors[0]}")
+        latencies.clear()
         started = time.perf_counter()
         list(pool.map(send, cards))
         elapsed = time.perf_counter() - started
@@ -126,6 +135,7 @@ def main() -> int:
     parser.add_argument("--facts", type=int, default=100)
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4, help="server worker threads")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed documents sent to each endpoint first")
     parser.add_argument("--folder", type=Path, default=None)
     args = parser.parse_args()
 
@@ -140,20 +150,21 @@ def main() -> int:
     scratch = tempfile.TemporaryDirectory(prefix="bench-service-") if args.folder is None else None
     folder = args.folder or Path(scratch.name)
     with LoopbackExchange(folder) as exchange:
-        print(f"preparing {args.documents} signed notifications of {args.facts} facts...", file=sys.stderr)
-        cards = _payloads(exchange, args.documents, args.facts)
+        print(f"preparing {args.warmup} + {args.documents} signed notifications of {args.facts} facts...", file=sys.stderr)
+        prepared = _payloads(exchange, args.warmup + args.documents, args.facts)
+        warmup, cards = prepared[: args.warmup], prepared[args.warmup :]
         receiver_app = create_wsgi_app(exchange.receiver_config, signer=exchange.receiver_signer, store=exchange.inbox)
         noop = noop_application(ServiceSettings(), trust=receiver_app.trust)
         results = {}
         with ServerThread(noop, threads=args.threads) as server:
-            results["no-op endpoint"] = _run(server.url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID)
+            results["no-op endpoint"] = _run(server.url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID, warmup)
         with ServerThread(receiver_app, threads=args.threads) as server:
-            results["receiving service"] = _run(server.url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID)
+            results["receiving service"] = _run(server.url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID, warmup)
 
     if scratch is not None:
         scratch.cleanup()
     print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}")
-    print(f"Command: python bench/bench_service.py --documents {args.documents} --facts {args.facts} --senders {args.senders} --threads {args.threads}")
+    print(f"Command: python bench/bench_service.py --documents {args.documents} --facts {args.facts} --senders {args.senders} --threads {args.threads} --warmup {args.warmup}")
     print()
     print("| endpoint | documents | errors | documents/s | p50 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
