@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import uuid
@@ -14,7 +15,7 @@ from adapter.errors import InputError, NotFoundError
 from adapter.exchange.receipts import FactOutcome, ReceiptKind, RefusalReason, verify_receipt
 from adapter.exchange.receiver import ReceiverService, open_inbox
 from adapter.exchange.registrar import Registrar, parse_fact_numbers
-from adapter.store.inbox import DocumentState, OutgoingReceipt
+from adapter.store.inbox import DocumentState, OutgoingReceipt, ReceivedEvidence
 from receiver_support import SENDER_ID, make_config, signed_card, signer_of, write_cli_config
 from sqlalchemy import select
 
@@ -363,3 +364,39 @@ def test_concurrent_registrations_get_distinct_numbers(desk, test_pki):
     numbers = sorted(receipt.registration_number for receipt in receipts)
     assert len(set(numbers)) == 4
     assert [number[-4:] for number in numbers] == ["0001", "0002", "0003", "0004"]
+
+
+def test_inbox_on_postgresql(test_pki, tmp_path):
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver psycopg is not installed")
+    import subprocess
+
+    from sender_support import PostgresServer
+
+    try:
+        server = PostgresServer()
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"no PostgreSQL server to test against: {exc}")
+    try:
+        config = make_config(test_pki, tmp_path, sender_bins={SENDER_ID: test_pki.sender_bin}, store_url=server.database_url())
+        store = open_inbox(config)
+        try:
+            assert store.dialect == "postgresql"
+            signer = signer_of(test_pki.receiver)
+            service = ReceiverService(config, signer=signer, store=store)
+            registrar = Registrar(config, signer=signer, store=store)
+            document_id = _receive(service, test_pki, facts=4, evidence_count=2)
+            registrar.register(document_id)
+            registrar.decide(document_id, confirm="1,2,4", reject="3", justification="the page shows licensed content")
+
+            entry = registrar.get(document_id)
+            assert (entry.confirmed, entry.rejected, entry.pending) == (3, 1, 0)
+            with store.session() as session:
+                evidence = session.execute(select(ReceivedEvidence.number, ReceivedEvidence.sha256, ReceivedEvidence.content)).all()
+            assert len(evidence) == 2
+            assert all(hashlib.sha256(content).hexdigest() == sha256 for _number, sha256, content in evidence)
+            exported = json.loads(registrar.export_confirmed(format="json"))
+            assert sorted(row["fact"] for row in exported) == [1, 2, 4]
+        finally:
+            store.close()
+    finally:
+        server.stop()
