@@ -391,6 +391,10 @@ class ReceiverService:
         self.language = normalize_language(self.settings.language) or normalize_language(config.general.language) or DEFAULT_LANGUAGE
         self._trusted_certificates = self._load_trusted_senders()
         self._push_lock = threading.Lock()
+        # The checks import these on first use; importing them now spares the
+        # first sender a wait of about half a second.
+        import signing.verify  # noqa: F401
+        from ..xml import schema  # noqa: F401
 
     # -- configuration -------------------------------------------------
 
