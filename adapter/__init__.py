@@ -171,6 +171,7 @@ _EXPORTS: dict[str, str] = {
     "document_kind": "adapter.xml",
     "parse_tree": "adapter.xml",
     "parse_xml": "adapter.xml",
+    "read_tree": "adapter.xml",
     "secure_parser": "adapter.xml",
     "validate_xml": "adapter.xml",
     "write_xml": "adapter.xml",
