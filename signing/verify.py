@@ -188,8 +188,8 @@ def verify_document(
     document: Document | None = None
     policy_ok = False
     if check.intact and check.signed_bytes is not None and info is not None:
-        # A tree the caller validated is read as it stands: the check left in
-        # it what the signature covers, the document without its signature.
+        # A tree the caller validated is read without a second parse: after the
+        # check it contains what the signature covers, the document without its signature.
         document, policy_ok = _check_document(
             check.signed_bytes,
             info,

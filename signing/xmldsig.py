@@ -562,7 +562,7 @@ class _State:
             raise _problem("digest-mismatch", N_("the document was altered after signing: its digest does not match the signed one"))
         if node is self.root or not _has_top_level_pi(self.root):
             # Without comments, a document's canonical form is its root's,
-            # unless a processing instruction stands outside the root.
+            # unless a processing instruction is outside the root.
             self.signed_bytes = canonical
         else:
             self.signed_bytes = _c14n(self.root, method, comments=False, prefixes=prefixes)

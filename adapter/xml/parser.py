@@ -119,8 +119,8 @@ def parse_xml(source: Source, *, max_bytes: int | None = None, validate: bool = 
 def read_tree(root: etree._Element) -> Document:
     """Return the Notification or Roster whose root element ``root`` is already parsed and validated.
 
-    This is for a caller that holds the tree it checked against the schema
-    (the receiving service); it reads the same model as :func:`parse_xml`
+    This is for a caller that has already checked the tree against the
+    schema (the receiving service); it reads the same model as :func:`parse_xml`
     without parsing again. A ``ds:Signature`` child of the root is skipped.
     A tree with a comment or processing instruction inside the root is read
     by serialising and parsing it again, so that text split by a comment
@@ -306,7 +306,7 @@ def _optional(fields: dict[str, etree._Element], name: str) -> str | None:
 
 def _structure_error(element: etree._Element, exc: Exception, position: int | None) -> InvalidDocumentError:
     # The position is counted by the reader: the streaming reader has dropped
-    # earlier siblings, so the tree no longer knows it.
+    # earlier siblings, so the tree no longer gives it.
     names = [etree.QName(node).localname for node in reversed([element, *element.iterancestors()])]
     path = "/" + "/".join(names) + ("" if position is None else f"[{position}]")
     detail: Any = f"missing element {exc.args[0]}" if isinstance(exc, KeyError) else str(exc)
