@@ -28,6 +28,8 @@ _ROLE_NAMES = {
 
 #: Characters of a sender's name shown in the inbox listing.
 SENDER_NAME_WIDTH = 40
+#: Largest value of ``serve --workers``.
+MAX_WORKERS = 256
 
 
 def _shorten(text: str, width: int) -> str:
@@ -148,31 +150,59 @@ def export_confirmed_command(context: CliContext, output_format: str, output: st
 @click.option("--role", type=click.Choice(["receiver", "sender"]), default="receiver", show_default=True, help=N_("Which side to serve: the authorised body's receiving service, or a sender's endpoint for pushed receipts."))
 @click.option("--host", default=None, help=N_("Address to listen on (default: from the configuration of the role)."))
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help=N_("TCP port to listen on (default: from the configuration of the role)."))
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None, help=N_("Worker processes, each with [service] threads threads; about one per CPU core (default: [service] workers). More than 1 needs a POSIX system."))
 @pass_context
-def serve_command(context: CliContext, role: str, host: str | None, port: int | None) -> None:
+def serve_command(context: CliContext, role: str, host: str | None, port: int | None, workers: int | None) -> None:
     from ..service.server import serve
     from ..transport.settings import ServiceSettings
 
+    config = context.config
+    service = config.section("service", ServiceSettings)
+    worker_count = workers or service.workers
     if role == "sender":
-        from ..exchange.sender import SenderSettings, create_push_app
+        from ..exchange.sender import SenderClient, SenderSettings, create_push_app
 
-        sender_settings = context.config.section("sender", SenderSettings)
-        app = create_push_app(context.config)
+        sender_settings = config.section("sender", SenderSettings)
         default_host, default_port = sender_settings.push_host, sender_settings.push_port
-    else:
-        from ..exchange.receiver import create_wsgi_app, receiver_settings
+        if worker_count > 1:
+            # Check the configuration and create the tables once, before the workers race to.
+            with SenderClient(config) as client:
+                client.store
+                client.receiver_certificates()
 
-        settings = receiver_settings(context.config)
-        app = create_wsgi_app(context.config)
+        def build_app() -> object:
+            return create_push_app(config)
+
+    else:
+        from ..exchange.receiver import create_wsgi_app, load_receiver_signer, load_receiver_signer_for_workers, open_inbox, receiver_settings
+
+        settings = receiver_settings(config)
         default_host, default_port = settings.host, settings.port
-    service = context.config.section("service", ServiceSettings)
-    chosen_host = host or default_host
-    chosen_port = port or default_port
+        signer = load_receiver_signer(config) if worker_count == 1 else load_receiver_signer_for_workers(config)
+        if worker_count > 1:
+            # Fail here on a bad configuration, and create the inbox tables once;
+            # the database connection is closed before the workers fork.
+            with open_inbox(config) as inbox:
+                if signer is not None:
+                    create_wsgi_app(config, signer=signer, store=inbox)
+
+        def build_app() -> object:
+            # A PKCS#12 signer loaded above is inherited; a PKCS#11 signer is None and loaded per worker.
+            return create_wsgi_app(config, signer=signer)
 
     def announce(url: str) -> None:
         click.echo(translate(N_("Service listening on {url} (stop with Ctrl+C)."), url=url), err=True)
 
-    serve(app, chosen_host, chosen_port, service.threads, max_request_bytes=service.max_request_bytes, on_listening=announce)
+    serve(
+        None,
+        host or default_host,
+        port or default_port,
+        service.threads,
+        max_request_bytes=service.max_request_bytes,
+        on_listening=announce,
+        workers=worker_count,
+        app_factory=build_app,
+    )
 
 
 def register(group: click.Group) -> None:

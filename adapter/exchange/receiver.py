@@ -241,6 +241,27 @@ def _receiver_password(config: Config, settings: ReceiverSettings) -> Any:
     return PasswordSource.prompt(Path(settings.key).name if not settings.key.startswith("pkcs11:") else "token")
 
 
+def load_receiver_signer_for_workers(config: Config) -> Any | None:
+    """Load the receipt key before worker processes fork; return None when each worker must load its own.
+
+    A PKCS#12 key is loaded here, so its password is asked at most once and
+    the workers inherit the loaded key. A PKCS#11 session cannot cross
+    ``fork()``, so for a ``pkcs11:`` key this returns None and each worker
+    calls :func:`load_receiver_signer`. Raises KeyLoadError when that token's
+    PIN would have to be asked on the terminal, because workers have none.
+    """
+    settings = config.section("receiver", ReceiverSettings)
+    if not settings.key.startswith("pkcs11:"):
+        return load_receiver_signer(config)
+    source = _receiver_password(config, settings)
+    if source.kind == "prompt" and "pin-source=" not in settings.key:
+        raise KeyLoadError(
+            N_("worker processes cannot ask for the PIN of the receipt key {key} on the terminal; set [receiver] password_env or password_file, or run serve --workers 1"),
+            key=settings.key,
+        )
+    return None
+
+
 def queue_receipt(
     session: Any,
     receipt: Receipt,

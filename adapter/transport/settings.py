@@ -13,6 +13,8 @@ from ..i18n import N_
 
 __all__ = ["GatewaySettings", "ServiceSettings", "read_password"]
 
+INVALID_WORKERS = N_("invalid service.workers {value}; set it to 1 or more, about one per CPU core")
+
 
 @dataclass(frozen=True, slots=True)
 class GatewaySettings:
@@ -75,12 +77,19 @@ class ServiceSettings:
     host: str = "127.0.0.1"
     #: TCP port to listen on.
     port: int = 8080
-    #: Worker threads that handle requests.
+    #: Worker threads that handle requests, in each worker process.
     threads: int = 4
+    #: Worker processes, each running ``threads`` threads; use about one per
+    #: CPU core. More than 1 needs fork(), so POSIX only.
+    workers: int = 1
     #: Largest request accepted, in bytes.
     max_request_bytes: int = 256 * 1024 * 1024
     #: Reject requests without a valid WS-Security signature from a trusted sender.
     require_wsse: bool = True
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ConfigError(INVALID_WORKERS, key="service.workers", value=self.workers)
 
 
 def read_password(settings: GatewaySettings) -> str | None:
