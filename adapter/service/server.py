@@ -75,10 +75,10 @@ def serve(
     With ``workers == 1`` this process serves ``app`` with ``threads``
     threads; when ``app`` is None, ``app_factory()`` builds it. With
     ``workers > 1`` (POSIX only) the parent binds the socket and forks that
-    many worker processes, each of which calls ``app_factory()`` and serves
-    with ``threads`` threads; ``app`` is then unused and ``app_factory`` is
-    required. The parent restarts a worker that exits and stops every worker
-    on SIGTERM or SIGINT, which needs the main thread.
+    many worker processes. Each worker calls ``app_factory()``, which is
+    then required, and serves with ``threads`` threads, so ``app`` is unused.
+    The parent restarts a worker that exits and stops every worker on
+    SIGTERM or SIGINT, so it must run in the main thread.
 
     ``on_listening`` is called once, in this process, with the base URL such
     as ``http://127.0.0.1:8080/``: with one process after the socket is
