@@ -59,6 +59,11 @@ def push_receipts(
         if not pending:
             continue
         settings = GatewaySettings(endpoint=url, sender_id=participant_id, service_id=service_id, route_id="", retry_attempts=2)
+        # The caller's push lock is per process, so two workers of the receiving
+        # service may push the same receipt at once. The sender stores it once:
+        # a repeated messageId returns the stored receipt, and the unique
+        # gateway message id rejects a concurrent second insert. That push then
+        # fails here and is logged, while the other one marks the receipt delivered.
         with GatewayClient(settings, signer=signer) as client:
             for row_id, message_id, kind, xml in pending:
                 try:
