@@ -269,3 +269,36 @@ def test_cli_workers_receive_document(test_pki, tmp_path):
         assert session.scalar(select(func.count()).select_from(ReceivedDocument)) == 1
         assert session.scalar(select(func.count()).select_from(OutgoingReceipt)) == 1
         assert session.scalars(select(ReceivedDocument.message_id)).one() == message_id
+
+
+class _Terminal:
+    """Standard input that claims to be a terminal, so a password would be asked on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_pkcs11_key_prompt_rejected(monkeypatch):
+    from adapter.errors import KeyLoadError
+    from adapter.exchange.receiver import load_receiver_signer_for_workers
+
+    monkeypatch.delenv("EDMS_ADAPTER_RECEIVER_PASSWORD", raising=False)
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    config = Config({"receiver": {"key": "pkcs11:token=receipts;object=receipt-key"}})
+
+    with pytest.raises(KeyLoadError) as caught:
+        load_receiver_signer_for_workers(config)
+
+    message = caught.value.localized("en")
+    assert "cannot ask for the PIN of the receipt key pkcs11:token=receipts;object=receipt-key" in message
+    assert "serve --workers 1" in message
+
+
+def test_pkcs11_key_loaded_per_worker(monkeypatch):
+    from adapter.exchange.receiver import load_receiver_signer_for_workers
+
+    monkeypatch.setenv("EDMS_ADAPTER_RECEIVER_PASSWORD", "1234")
+    config = Config({"receiver": {"key": "pkcs11:token=receipts;object=receipt-key"}})
+
+    # No token is opened in the parent: each worker loads the key itself.
+    assert load_receiver_signer_for_workers(config) is None
