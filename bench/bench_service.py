@@ -1,20 +1,24 @@
 """Benchmark the receiving SOAP service against the no-op endpoint on the same server stack.
 
-Starts a test PKI with an OCSP responder on 127.0.0.1 and builds the
-authorised body's receiving service with
-``adapter.exchange.receiver.create_wsgi_app``. Before timing starts, it
-prepares ``--documents`` distinct notifications of ``--facts`` facts each,
-XML-DSig signed by the test PKI's head and wrapped in the EDMS card. It then
-sends them from ``--senders`` threads, each with its own zeep client that
-signs every request with WS-Security.
+Starts a test PKI with an OCSP responder on 127.0.0.1. Before timing starts,
+it prepares ``--warmup`` + ``--documents`` distinct notifications of
+``--facts`` facts each, XML-DSig signed by the test PKI's head and wrapped in
+the EDMS card.
 
-The same run sends the same cards to the no-op endpoint
-(``adapter.service.soap.noop_application``). That endpoint runs on the same
-waitress server with the same parsing and the same WS-Security check (the
-receiver's trust callback), and returns SCSS001 without doing anything else.
-The script prints a Markdown table for docs/benchmarks.md.
+Each endpoint is served the way ``edms-adapter serve`` runs in production: in
+its own process, by :func:`adapter.service.server.serve` with ``--workers``
+worker processes of ``--threads`` threads each. The receiving service is
+``adapter.exchange.receiver.create_wsgi_app``; the no-op endpoint
+(``adapter.service.soap.noop_application``) has the same parsing and the same
+WS-Security check (the receiver's trust callback) and returns SCSS001 without
+doing anything else.
 
-    python bench/bench_service.py --documents 200 --facts 100 --senders 4
+This process is the senders: ``--senders`` threads, each with its own zeep
+client that signs every request with WS-Security. Each endpoint first gets
+the warm-up documents, untimed, and then every timed document once. The
+script prints a Markdown table for docs/benchmarks.md.
+
+    python bench/bench_service.py --documents 200 --facts 100 --senders 4 --workers 2 --threads 2
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import dataclasses
+import multiprocessing
 import os
 import platform
 import queue
+import signal
 import statistics
 import sys
 import tempfile
@@ -35,7 +41,6 @@ from pathlib import Path
 from lxml import etree
 
 from adapter.model import Fact
-from adapter.service.server import ServerThread
 from adapter.service.soap import noop_application
 from adapter.transport import GatewayClient, GatewaySettings, ServiceSettings
 
@@ -129,22 +134,66 @@ def _run(url: str, cards: list[bytes], senders: int, signer, sender_id: str, war
     }
 
 
+def _serve_endpoint(kind: str, config_data: dict, key_path: str, password: str, workers: int, threads: int, ready) -> None:
+    """Serve one endpoint until SIGTERM; runs in a spawned process and reports its URL on ``ready``."""
+    from signing.keys import load_signer
+
+    from adapter.config import Config
+    from adapter.exchange.receiver import create_wsgi_app
+    from adapter.service.server import serve
+
+    config = Config(config_data)
+    signer = load_signer(key_path, password=password)
+
+    def factory():
+        # Each worker builds its own application: its own database connections.
+        app = create_wsgi_app(config, signer=signer)
+        return app if kind == "receiver" else noop_application(ServiceSettings(), trust=app.trust)
+
+    serve(None, "127.0.0.1", 0, threads, workers=workers, app_factory=factory, on_listening=ready.put)
+
+
+class _Endpoint:
+    """One endpoint served in its own process; a context manager that yields its URL."""
+
+    def __init__(self, kind: str, exchange, workers: int, threads: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._ready = context.Queue()
+        arguments = (kind, dict(exchange.receiver_config.data), str(exchange.pki.receiver.p12()), exchange.pki.password, workers, threads, self._ready)
+        self._process = context.Process(target=_serve_endpoint, args=arguments, name=f"bench-{kind}")
+
+    def __enter__(self) -> str:
+        self._process.start()
+        try:
+            return self._ready.get(timeout=120)
+        except queue.Empty:
+            self._stop()
+            raise SystemExit(f"the {self._process.name} server did not start") from None
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._process.is_alive():
+            os.kill(self._process.pid, signal.SIGTERM)
+        self._process.join(30)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--facts", type=int, default=100)
     parser.add_argument("--senders", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4, help="server worker threads")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes of each endpoint")
+    parser.add_argument("--threads", type=int, default=2, help="threads of each server worker")
     parser.add_argument("--warmup", type=int, default=20, help="untimed documents sent to each endpoint first")
     parser.add_argument("--folder", type=Path, default=None)
     args = parser.parse_args()
 
-    try:
-        from adapter.exchange.demo import DEMO_SENDER_ID, LoopbackExchange
-        from adapter.exchange.receiver import create_wsgi_app
-    except ImportError as exc:
-        print(f"the receiving handler is not available: {exc}", file=sys.stderr)
-        return 1
+    from adapter.exchange.demo import DEMO_SENDER_ID, LoopbackExchange
 
     # Without --folder the PKI, databases and inbox go to a folder removed at exit.
     scratch = tempfile.TemporaryDirectory(prefix="bench-service-") if args.folder is None else None
@@ -153,18 +202,18 @@ def main() -> int:
         print(f"preparing {args.warmup} + {args.documents} signed notifications of {args.facts} facts...", file=sys.stderr)
         prepared = _payloads(exchange, args.warmup + args.documents, args.facts)
         warmup, cards = prepared[: args.warmup], prepared[args.warmup :]
-        receiver_app = create_wsgi_app(exchange.receiver_config, signer=exchange.receiver_signer, store=exchange.inbox)
-        noop = noop_application(ServiceSettings(), trust=receiver_app.trust)
         results = {}
-        with ServerThread(noop, threads=args.threads) as server:
-            results["no-op endpoint"] = _run(server.url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID, warmup)
-        with ServerThread(receiver_app, threads=args.threads) as server:
-            results["receiving service"] = _run(server.url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID, warmup)
+        for name, kind in (("no-op endpoint", "noop"), ("receiving service", "receiver")):
+            with _Endpoint(kind, exchange, args.workers, args.threads) as url:
+                results[name] = _run(url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID, warmup)
 
     if scratch is not None:
         scratch.cleanup()
     print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}")
-    print(f"Command: python bench/bench_service.py --documents {args.documents} --facts {args.facts} --senders {args.senders} --threads {args.threads} --warmup {args.warmup}")
+    print(
+        f"Command: python bench/bench_service.py --documents {args.documents} --facts {args.facts} --senders {args.senders}"
+        f" --workers {args.workers} --threads {args.threads} --warmup {args.warmup}"
+    )
     print()
     print("| endpoint | documents | errors | documents/s | p50 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
