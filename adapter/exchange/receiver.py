@@ -345,14 +345,13 @@ _EARLIER_ANSWERS = union_all(
 _DRIVER_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[int, ...] | None]] = {}
 
 
-def _executemany(session: Any, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def _executemany(connection: Any, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     """Insert ``rows`` (tuples in ``columns`` order) with the driver's own executemany.
 
     The INSERT is compiled once per dialect. The rows go to the driver
     as they are, without SQLAlchemy's per-row parameter processing, so the
     values must be ones the driver takes directly: str, int, bytes or None.
     """
-    connection = session.connection()
     key = (connection.dialect.name, table.name, columns)
     entry = _DRIVER_INSERTS.get(key)
     if entry is None:
@@ -368,8 +367,12 @@ def _executemany(session: Any, table: Any, columns: tuple[str, ...], rows: list[
         parameters = [tuple(row[index] for index in order) for row in rows]
     connection.exec_driver_sql(sql, parameters)
 
+# Inserts of the request path, built once; their values are execute parameters.
+_INSERT_DOCUMENT = insert(ReceivedDocument.__table__)
+_INSERT_RECEIPT = insert(OutgoingReceipt.__table__)
 
-def _insert_facts_and_evidence(session: Any, document_id: int, document: Notification, card: Card) -> None:
+
+def _insert_facts_and_evidence(connection: Any, document_id: int, document: Notification, card: Card) -> None:
     """Insert the facts and evidence files of an accepted notification with one executemany each.
 
     The rows skip the ORM's per-row bookkeeping and SQLAlchemy's parameter
@@ -379,7 +382,7 @@ def _insert_facts_and_evidence(session: Any, document_id: int, document: Notific
     if document.facts:
         pending = FactState.PENDING.value
         _executemany(
-            session,
+            connection,
             ReceivedFact.__table__,
             ("document_id", "number", "protocol", "ip", "domain", "url", "mac", "imei", "description", "state"),
             [(document_id, f.number, f.protocol, f.ip, f.domain, f.url, f.mac, f.imei, f.description, pending) for f in document.facts],
@@ -387,7 +390,7 @@ def _insert_facts_and_evidence(session: Any, document_id: int, document: Notific
     if document.evidence:
         by_hash = {item.sha256: item for item in card.attachments}
         _executemany(
-            session,
+            connection,
             ReceivedEvidence.__table__,
             ("document_id", "number", "fact", "file_name", "media_type", "size", "sha256", "content"),
             [
@@ -611,14 +614,15 @@ class ReceiverService:
         ``sha256`` the document part matches nothing, because the column is
         NOT NULL and ``= NULL`` is never true.
         """
+        with self.store.transaction() as connection:
+            rows = connection.execute(_EARLIER_ANSWERS, {"message_id": message_id, "sha256": sha256, "sender_id": sender_id}).all()
+        if not rows:
+            return None, False
+        rows.sort(key=lambda row: row[0])
+        rank, row_id, code, message = rows[0]
+        if rank != 1:
+            return ReceiveResult(code, message, row_id, duplicate=True), rank == 0
         with self.store.session() as session:
-            rows = session.execute(_EARLIER_ANSWERS, {"message_id": message_id, "sha256": sha256, "sender_id": sender_id}).all()
-            rows.sort(key=lambda row: row[0])
-            if not rows:
-                return None, False
-            rank, row_id, code, message = rows[0]
-            if rank != 1:
-                return ReceiveResult(code, message, row_id, duplicate=True), rank == 0
             rejection = session.get(RejectedMessage, row_id)
         if rejection is not None:
             params = dict(rejection.params or {})
@@ -684,7 +688,7 @@ class ReceiverService:
         receipt = Receipt.delivered(reference, now, issuer_bin=self.settings.bin or None)
         signed_receipt = sign_receipt(receipt, self.signer)
         try:
-            with self.store.session() as session:
+            with self.store.transaction() as connection:
                 values = dict(
                     message_id=message_id,
                     sha256=card.document_sha256,
@@ -709,12 +713,11 @@ class ReceiverService:
                     response_code=SUCCESS_CODE,
                     response_message=message[:250],
                 )
-                # The values go in as parameters, not through .values(), which would build a new statement per request.
-                document_id = session.execute(insert(ReceivedDocument.__table__), values).inserted_primary_key[0]
+                document_id = connection.execute(_INSERT_DOCUMENT, values).inserted_primary_key[0]
                 if isinstance(document, Notification):
-                    _insert_facts_and_evidence(session, document_id, document, card)
+                    _insert_facts_and_evidence(connection, document_id, document, card)
                 # A Core insert, like the facts: the ORM's unit of work costs more than the row.
-                session.execute(insert(OutgoingReceipt.__table__), _receipt_row(receipt, signed_receipt, sender_id=sender_id, document_id=document_id))
+                connection.execute(_INSERT_RECEIPT, _receipt_row(receipt, signed_receipt, sender_id=sender_id, document_id=document_id))
                 logger.debug("receipt %s (delivered) queued for sender %s, message %s", receipt.id, sender_id, message_id)
         except StoreError:
             # Two requests with the same message id or document raced; the first one stored it.

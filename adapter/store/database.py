@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, create_engine, event, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -240,6 +240,21 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Open a Core connection in a transaction that commits when the block ends and rolls back on an exception.
+
+        It is for paths that run Core statements only and would not use the
+        ORM session's bookkeeping, such as the receiving service's request
+        path. Database errors leave the block as
+        :class:`~adapter.errors.StoreError`.
+        """
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise self._store_error(exc) from exc
 
     def _store_error(self, exc: SQLAlchemyError) -> StoreError:
         # Only the first line of the driver's message: SQLite and PostgreSQL name
