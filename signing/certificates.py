@@ -39,6 +39,7 @@ __all__ = [
     "KeyUsageBit",
     "certificate_label",
     "describe_certificate",
+    "fingerprint_sha256",
     "gost_algorithm_oid",
     "is_gost_oid",
     "load_certificates",
@@ -310,6 +311,14 @@ def certificate_label(cert: x509.Certificate) -> CertificateLabel:
     return CertificateLabel(cert)
 
 
+# Certificates compare and hash by their DER encoding, so a certificate met
+# again, such as a trust anchor on every path validation, is hashed once.
+@functools.lru_cache(maxsize=4096)
+def fingerprint_sha256(cert: x509.Certificate) -> bytes:
+    """Return the SHA-256 fingerprint of ``cert`` (of its DER encoding)."""
+    return cert.fingerprint(hashes.SHA256())
+
+
 # Certificates compare and hash by their DER encoding, so the receiving
 # service reads each sender's certificate once, not on every request.
 @functools.lru_cache(maxsize=256)
@@ -349,7 +358,7 @@ def describe_certificate(cert: x509.Certificate) -> CertificateInfo:
         signature_algorithm_oid=cert.signature_algorithm_oid.dotted_string,
         is_ca=_is_ca(cert),
         subject_key_identifier=_subject_key_identifier(cert),
-        sha256_fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+        sha256_fingerprint=fingerprint_sha256(cert).hex(),
         crl_urls=crl_urls,
         ocsp_urls=ocsp_urls,
         ca_issuer_urls=ca_issuer_urls,

@@ -53,7 +53,7 @@ from adapter.config import Config
 from adapter.errors import ConfigError, Problem
 from adapter.i18n import N_
 
-from .certificates import certificate_label, describe_certificate, gost_algorithm_oid, readable_name
+from .certificates import certificate_label, describe_certificate, fingerprint_sha256, gost_algorithm_oid, readable_name
 from .trust import require_aware
 
 __all__ = [
@@ -419,7 +419,7 @@ def check_revocation(
 
     cache = cache or _default_cache(settings)
     # The settings are part of the key, because other sources or another policy may give another status.
-    status_key = (cert.fingerprint(hashes.SHA256()), issuer.fingerprint(hashes.SHA256()), settings)
+    status_key = (fingerprint_sha256(cert), fingerprint_sha256(issuer), settings)
     cached = cache.get_status(status_key, moment)
     if cached is not None:
         return cached

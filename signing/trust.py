@@ -34,7 +34,6 @@ from typing import Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as validation_errors
@@ -44,7 +43,7 @@ from adapter.config import Config
 from adapter.errors import ConfigError, InputError, Problem
 from adapter.i18n import N_
 
-from .certificates import certificate_label, gost_algorithm_oid, load_certificates
+from .certificates import certificate_label, fingerprint_sha256, gost_algorithm_oid, load_certificates
 
 __all__ = [
     "PathCache",
@@ -288,7 +287,7 @@ default_path_cache = PathCache()
 
 
 def _fingerprint(cert: x509.Certificate) -> bytes:
-    return cert.fingerprint(hashes.SHA256())
+    return fingerprint_sha256(cert)
 
 
 def validate_path(
