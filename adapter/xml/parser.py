@@ -129,9 +129,11 @@ def read_tree(root: etree._Element) -> Document:
     if root.xpath("boolean(.//comment() | .//processing-instruction())"):
         return parse_xml(etree.tostring(root), max_bytes=sys.maxsize, validate=False)
     reader = _DocumentReader(document_kind(root.tag))
-    read = reader.read
-    for element in root.iter(*reader.handlers):
-        read(element)
+    # The schema fixes where each main element is: a child of the root, or an
+    # item of a list that is a child of the root. Only those two levels are walked.
+    for child in root:
+        if not reader.read(child):
+            reader.read_items(child)
     return reader.document(b"")
 
 
@@ -179,6 +181,19 @@ class _DocumentReader:
         except (KeyError, ValueError) as exc:
             raise _structure_error(element, exc, self._read_so_far(element.tag)) from exc
         return True
+
+    def read_items(self, element: etree._Element) -> None:
+        """Read the list items among the children of ``element`` (facts, evidence files, employees)."""
+        handlers = self.handlers
+        element_tag = element.tag
+        for item in element:
+            entry = handlers.get(item.tag)
+            if entry is None or entry[0] != element_tag:
+                continue
+            try:
+                entry[1](item)
+            except (KeyError, ValueError) as exc:
+                raise _structure_error(item, exc, self._read_so_far(item.tag)) from exc
 
     def _read_so_far(self, tag: str) -> int | None:
         """Return the position of the list item with ``tag`` being read, or ``None`` for a single element."""
