@@ -82,8 +82,11 @@ def _payloads(exchange, documents: int, facts: int) -> list[bytes]:
     return cards
 
 
-def _run(url: str, cards: list[bytes], senders: int, signer, sender_id: str, warmup: list[bytes] = ()) -> dict[str, float]:
-    """Send every card once from ``senders`` threads; return throughput, latencies and errors.
+def _run(url: str, cards: list[bytes], senders: int, signer, sender_id: str, warmup: list[bytes] = (), server_cpu=None) -> dict[str, float]:
+    """Send every card once from ``senders`` threads; return throughput, latencies, errors and CPU time per document.
+
+    ``server_cpu`` returns the server's CPU seconds so far, or ``None`` where
+    that cannot be read; the sender's CPU time is this process's.
 
     The ``warmup`` cards are sent first, from the same threads and untimed, so
     the figures leave out what a server does once: imports, schema
@@ -118,11 +121,19 @@ def _run(url: str, cards: list[bytes], senders: int, signer, sender_id: str, war
         if errors:
             raise SystemExit(f"warm-up failed at {url}: {errors[0]}")
         latencies.clear()
+        server_before = server_cpu() if server_cpu else None
+        process_before = os.times()
         started = time.perf_counter()
         list(pool.map(send, cards))
         elapsed = time.perf_counter() - started
+        process_after = os.times()
+        server_after = server_cpu() if server_cpu else None
     latencies.sort()
+    sender_seconds = (process_after.user + process_after.system) - (process_before.user + process_before.system)
+    server_seconds = server_after - server_before if server_before is not None and server_after is not None else None
     return {
+        "sender_cpu_ms": sender_seconds / len(cards) * 1000,
+        "server_cpu_ms": server_seconds / len(cards) * 1000 if server_seconds is not None else None,
         "documents": len(cards),
         "ok": len(latencies),
         "errors": len(errors),
@@ -173,6 +184,10 @@ class _Endpoint:
     def __exit__(self, *exc_info: object) -> None:
         self._stop()
 
+    def cpu_seconds(self) -> float | None:
+        """Return the CPU time (user and system) used so far by the server and its workers; ``None`` without /proc."""
+        return _tree_cpu_seconds(self._process.pid)
+
     def _stop(self) -> None:
         if self._process.is_alive():
             os.kill(self._process.pid, signal.SIGTERM)
@@ -180,6 +195,19 @@ class _Endpoint:
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
+
+
+def _tree_cpu_seconds(pid: int) -> float | None:
+    """Return the CPU time of process ``pid`` and its descendants, read from Linux's /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for child in children:
+        total += _tree_cpu_seconds(int(child)) or 0.0
+    return total
 
 
 def main() -> int:
@@ -204,8 +232,9 @@ def main() -> int:
         warmup, cards = prepared[: args.warmup], prepared[args.warmup :]
         results = {}
         for name, kind in (("no-op endpoint", "noop"), ("receiving service", "receiver")):
-            with _Endpoint(kind, exchange, args.workers, args.threads) as url:
-                results[name] = _run(url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID, warmup)
+            endpoint = _Endpoint(kind, exchange, args.workers, args.threads)
+            with endpoint as url:
+                results[name] = _run(url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID, warmup, endpoint.cpu_seconds)
 
     if scratch is not None:
         scratch.cleanup()
@@ -215,10 +244,14 @@ def main() -> int:
         f" --workers {args.workers} --threads {args.threads} --warmup {args.warmup}"
     )
     print()
-    print("| endpoint | documents | errors | documents/s | p50 ms | p99 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| endpoint | documents | errors | documents/s | p50 ms | p99 ms | server CPU ms/doc | sender CPU ms/doc |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, row in results.items():
-        print(f"| {name} | {row['documents']} | {row['errors']} | {row['per_second']:.1f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} |")
+        server = "-" if row["server_cpu_ms"] is None else f"{row['server_cpu_ms']:.1f}"
+        print(
+            f"| {name} | {row['documents']} | {row['errors']} | {row['per_second']:.1f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f}"
+            f" | {server} | {row['sender_cpu_ms']:.1f} |"
+        )
     ratio = results["receiving service"]["per_second"] / results["no-op endpoint"]["per_second"]
     print()
     print(f"Receiving service throughput: {ratio:.0%} of the no-op endpoint's (target: at least 50%).")
