@@ -175,3 +175,30 @@ def test_empty_input_rejected():
     with pytest.raises(InvalidDocumentError) as caught:
         parse_xml(b"", max_bytes=LIMIT)
     assert _codes(caught.value) == ["malformed-xml"]
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b'<?xml version="1.0"?>\n<!DOCTYPE n [<!ENTITY x "y">]><n/>', "dtd-forbidden"),
+        (b"\xff\xfe<\x00n\x00/\x00>\x00", "not-utf8"),
+        (b"<!-- only a comment -->", "malformed-xml"),
+        (b"   ", "malformed-xml"),
+    ],
+    ids=["doctype", "utf-16", "comment only", "blank"],
+)
+def test_check_prolog_rejects(data, code):
+    from adapter.xml.security import check_prolog
+
+    with pytest.raises(InvalidDocumentError) as caught:
+        check_prolog(data)
+    assert _codes(caught.value) == [code]
+
+
+def test_check_prolog_reads_past_long_prolog():
+    from adapter.xml.security import check_prolog
+
+    comment = b"<!--" + b"x" * (200 * 1024) + b"-->"
+    check_prolog(comment + build_xml(notification()).split(b"?>", 1)[1])
+    with pytest.raises(InvalidDocumentError):
+        check_prolog(comment + b"<!DOCTYPE n><n/>")

@@ -437,10 +437,10 @@ def _prolog_is_safe(body: bytes) -> bool:
     A request in another encoding returns ``False``, so it is parsed without
     huge_tree and a DTD in it is rejected after the parse.
     """
-    from ..xml.security import root_tag
+    from ..xml.security import check_prolog
 
     try:
-        root_tag(body)
+        check_prolog(body)
     except InvalidDocumentError as exc:
         if any(problem.code == "dtd-forbidden" for problem in exc.problems):
             raise InputError(N_("the request contains a DTD, which is not allowed"), field="DOCTYPE", value=None) from exc

@@ -30,6 +30,7 @@ from ..i18n import N_
 __all__ = [
     "LIBXML2_MAX_TEXT_LENGTH",
     "Source",
+    "check_prolog",
     "default_max_bytes",
     "parse_tree",
     "root_tag",
@@ -99,7 +100,7 @@ def parse_tree(
     """
     limit = default_max_bytes() if max_bytes is None else max_bytes
     check_size(source, limit)
-    root_tag(source)
+    check_prolog(source)
     parser = secure_parser(limit, remove_comments=remove_comments)
     try:
         if isinstance(source, (bytes, bytearray)):
@@ -127,6 +128,24 @@ def check_size(source: Source, limit: int) -> int:
     if size > limit:
         raise DocumentTooLargeError(size=size, limit=limit, source=source_name(source))
     return size
+
+
+def check_prolog(source: Source) -> None:
+    """Check what comes before the root element of ``source``, without parsing the root.
+
+    Raises InvalidDocumentError when the prolog contains a DOCTYPE, when the
+    document is not UTF-8, or when it has no root element, as
+    :func:`root_tag` does.
+    """
+    size = _HEAD_BYTES
+    while True:
+        head = _read_head(source, size)
+        complete = len(head) < size
+        if _root_start(head, complete, source) is not None:
+            return
+        if complete:
+            raise _problem_error("malformed-xml", N_("the document has no root element; it is not XML or it is cut off"), source)
+        size *= 4
 
 
 def root_tag(source: Source) -> str:
