@@ -27,7 +27,7 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -78,6 +78,8 @@ class Config:
     def __init__(self, data: Mapping[str, Any] | None = None, *, path: Path | None = None) -> None:
         self.data: Mapping[str, Any] = data or {}
         self.path = path
+        # Frozen sections already read, so code that reads a section per request reads it once.
+        self._sections: dict[tuple[Any, ...], Any] = {}
         self.general = self.section("general", GeneralSettings)
         self.documents = self.section("documents", DocumentSettings)
 
@@ -94,13 +96,36 @@ class Config:
         return path
 
     def section(self, name: str, settings_type: type[T]) -> T:
-        """Read table ``name`` (dotted for nested tables) into the frozen dataclass ``settings_type``."""
+        """Read table ``name`` (dotted for nested tables) into the frozen dataclass ``settings_type``.
+
+        A section of a frozen dataclass is read once and then returned again,
+        so ``data`` must not change after the first read.
+        """
+        key = (name, settings_type)
+        cached = self._sections.get(key)
+        if cached is not None:
+            return cached
         table: Any = self.data
         for part in name.split("."):
             table = table.get(part, {}) if isinstance(table, Mapping) else {}
         if not isinstance(table, Mapping):
             raise ConfigError(N_("setting [{key}] must be a table"), key=name)
-        return _build(settings_type, table, name)
+        settings = _build(settings_type, table, name)
+        if settings_type.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            self._sections[key] = settings
+        return settings
+
+    def derived(self, key: tuple[Any, ...], build: Callable[[Config], T]) -> T:
+        """Return ``build(self)``, built on the first call for ``key`` and then reused.
+
+        For frozen values derived from sections, such as settings with their
+        paths resolved, which the signature checks read on every document.
+        """
+        cache_key = ("derived", *key)
+        cached = self._sections.get(cache_key)
+        if cached is None:
+            cached = self._sections[cache_key] = build(self)
+        return cached
 
 
 def _build(settings_type: type[T], table: Mapping[str, Any], prefix: str) -> T:

@@ -158,6 +158,10 @@ class RevocationSettings:
     @classmethod
     def from_config(cls, config: Config) -> RevocationSettings:
         """Read ``[revocation]`` from ``config`` with paths resolved against the configuration file's folder."""
+        return config.derived((cls, "resolved"), cls._resolved)
+
+    @classmethod
+    def _resolved(cls, config: Config) -> RevocationSettings:
         settings = config.section("revocation", cls)
         cache_dir = config.resolve_path(settings.cache_dir) if settings.cache_dir else config.data_dir / "revocation-cache"
         return cls(

@@ -76,6 +76,10 @@ class TrustSettings:
     @classmethod
     def from_config(cls, config: Config) -> TrustSettings:
         """Read ``[trust]`` from ``config`` with paths resolved against the configuration file's folder."""
+        return config.derived((cls, "resolved"), cls._resolved)
+
+    @classmethod
+    def _resolved(cls, config: Config) -> TrustSettings:
         settings = config.section("trust", cls)
         return dataclasses.replace(
             settings,

@@ -82,3 +82,26 @@ def test_example_configuration_loads():
     example = Path(__file__).resolve().parent.parent / "config.example.toml"
     config = load_config(example)
     assert config.general.language == ""
+
+
+def test_frozen_section_is_read_once():
+    from adapter.config import GeneralSettings
+
+    config = Config({"general": {"language": "ru"}})
+    first = config.section("general", GeneralSettings)
+    assert config.section("general", GeneralSettings) is first
+    assert first.language == "ru"
+
+
+def test_derived_value_is_built_once():
+    config = Config({})
+    calls = []
+
+    def build(given):
+        calls.append(given)
+        return ("built", len(calls))
+
+    assert config.derived(("example",), build) == ("built", 1)
+    assert config.derived(("example",), build) == ("built", 1)
+    assert config.derived(("other",), build) == ("built", 2)
+    assert calls == [config, config]
