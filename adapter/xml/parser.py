@@ -58,6 +58,9 @@ from .security import (
 
 __all__ = ["parse_xml", "read_tree"]
 
+# Child elements of a fact in the order of Fact's fields.
+_FACT_FIELDS = ("number", "protocol", "ip", "domain", "url", "mac", "imei", "description")
+
 # Local names of the child elements the readers look up.
 _LOCAL_NAMES = (
     "number", "date", "language", "edition", "sender", "recipient", "nameKk", "nameRu", "bin",
@@ -163,6 +166,7 @@ class _DocumentReader:
             self.handlers[self._tag("employee")] = (self._tag("employees"), self._employee)
         self.tags = [self.root_tag, *self.handlers]
         self.local_names = {self._tag(name): name for name in _LOCAL_NAMES}
+        self.fact_positions = {self._tag(name): position for position, name in enumerate(_FACT_FIELDS)}
 
     def _tag(self, local_name: str) -> str:
         return f"{{{self.ns}}}{local_name}"
@@ -269,20 +273,19 @@ class _DocumentReader:
             self.violation = Violation(_text(fields["type"]), legal_norm, _optional(fields, "description"))
 
     def _fact(self, element: etree._Element) -> None:
-        values = self._values(element)
-        get = values.get
-        self.facts.append(
-            Fact(
-                number=int(values["number"]),
-                protocol=values["protocol"],
-                ip=get("ip"),
-                domain=get("domain"),
-                url=get("url"),
-                mac=get("mac"),
-                imei=get("imei"),
-                description=get("description"),
-            )
-        )
+        # A fact is the longest list, so its children go by position into
+        # Fact's field order instead of through a mapping of names.
+        values: list[str | None] = [None] * len(_FACT_FIELDS)
+        positions = self.fact_positions
+        for child in element:
+            position = positions.get(child.tag)
+            if position is not None:
+                values[position] = child.text or ""
+        number, protocol = values[0], values[1]
+        if number is None or protocol is None:
+            raise KeyError("number" if number is None else "protocol")
+        values[0] = int(number)
+        self.facts.append(Fact(*values))
 
     def _evidence(self, element: etree._Element) -> None:
         fields = self._children(element)
