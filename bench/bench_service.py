@@ -167,6 +167,9 @@ def _serve_endpoint(kind: str, config_data: dict, key_path: str, password: str, 
 class _Endpoint:
     """One endpoint served in its own process; a context manager that yields its URL."""
 
+    #: Endpoints started so far, in order.
+    started: list[_Endpoint] = []
+
     def __init__(self, kind: str, exchange, workers: int, threads: int) -> None:
         context = multiprocessing.get_context("spawn")
         self._ready = context.Queue()
@@ -174,6 +177,7 @@ class _Endpoint:
         self._process = context.Process(target=_serve_endpoint, args=arguments, name=f"bench-{kind}")
 
     def __enter__(self) -> str:
+        _Endpoint.started.append(self)
         self._process.start()
         try:
             return self._ready.get(timeout=120)
@@ -212,12 +216,13 @@ def _tree_cpu_seconds(pid: int) -> float | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--documents", type=int, default=200)
+    parser.add_argument("--documents", type=int, default=400, help="timed documents per endpoint and round")
     parser.add_argument("--facts", type=int, default=100)
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes of each endpoint")
     parser.add_argument("--threads", type=int, default=2, help="threads of each server worker")
     parser.add_argument("--warmup", type=int, default=20, help="untimed documents sent to each endpoint first")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; each times the no-op endpoint and then the receiving service")
     parser.add_argument("--folder", type=Path, default=None)
     args = parser.parse_args()
 
@@ -226,39 +231,63 @@ def main() -> int:
     # Without --folder the PKI, databases and inbox go to a folder removed at exit.
     scratch = tempfile.TemporaryDirectory(prefix="bench-service-") if args.folder is None else None
     folder = args.folder or Path(scratch.name)
+    names = ("no-op endpoint", "receiving service")
+    rounds: list[dict[str, dict]] = []
     with LoopbackExchange(folder) as exchange:
-        print(f"preparing {args.warmup} + {args.documents} signed notifications of {args.facts} facts...", file=sys.stderr)
-        prepared = _payloads(exchange, args.warmup + args.documents, args.facts)
-        warmup, cards = prepared[: args.warmup], prepared[args.warmup :]
-        results = {}
-        for name, kind in (("no-op endpoint", "noop"), ("receiving service", "receiver")):
-            endpoint = _Endpoint(kind, exchange, args.workers, args.threads)
-            with endpoint as url:
-                results[name] = _run(url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID, warmup, endpoint.cpu_seconds)
+        total = args.warmup + args.rounds * args.documents
+        print(f"preparing {total} signed notifications of {args.facts} facts...", file=sys.stderr)
+        prepared = _payloads(exchange, total, args.facts)
+        warmup = prepared[: args.warmup]
+        with _Endpoint("noop", exchange, args.workers, args.threads) as noop_url, _Endpoint(
+            "receiver", exchange, args.workers, args.threads
+        ) as receiver_url:
+            endpoints = _Endpoint.started
+            for number in range(args.rounds):
+                # Every round sends the receiving service documents it has not seen,
+                # so none is answered as a repeat.
+                cards = prepared[args.warmup + number * args.documents : args.warmup + (number + 1) * args.documents]
+                first = warmup if number == 0 else []
+                results = {}
+                for name, url, endpoint in zip(names, (noop_url, receiver_url), endpoints):
+                    results[name] = _run(url, cards, args.senders, exchange.head_signer, DEMO_SENDER_ID, first, endpoint.cpu_seconds)
+                rounds.append(results)
+                ratio = results[names[1]]["per_second"] / results[names[0]]["per_second"]
+                print(f"round {number + 1}: {results[names[0]]['per_second']:.1f} and {results[names[1]]['per_second']:.1f} documents/s, {ratio:.0%}", file=sys.stderr)
 
     if scratch is not None:
         scratch.cleanup()
     print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}")
     print(
         f"Command: python bench/bench_service.py --documents {args.documents} --facts {args.facts} --senders {args.senders}"
-        f" --workers {args.workers} --threads {args.threads} --warmup {args.warmup}"
+        f" --workers {args.workers} --threads {args.threads} --warmup {args.warmup} --rounds {args.rounds}"
     )
+    print()
+    print(f"Medians of {args.rounds} rounds:")
     print()
     print("| endpoint | documents | errors | documents/s | p50 ms | p99 ms | server CPU ms/doc | sender CPU ms/doc |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, row in results.items():
-        server = "-" if row["server_cpu_ms"] is None else f"{row['server_cpu_ms']:.1f}"
+    for name in names:
+        rows = [results[name] for results in rounds]
+
+        def median(key: str) -> float | None:
+            values = [row[key] for row in rows if row[key] is not None]
+            return statistics.median(values) if values else None
+
+        server = median("server_cpu_ms")
         print(
-            f"| {name} | {row['documents']} | {row['errors']} | {row['per_second']:.1f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f}"
-            f" | {server} | {row['sender_cpu_ms']:.1f} |"
+            f"| {name} | {sum(row['documents'] for row in rows)} | {sum(row['errors'] for row in rows)} | {median('per_second'):.1f}"
+            f" | {median('p50_ms'):.1f} | {median('p99_ms'):.1f} | {'-' if server is None else f'{server:.1f}'} | {median('sender_cpu_ms'):.1f} |"
         )
-    ratio = results["receiving service"]["per_second"] / results["no-op endpoint"]["per_second"]
+    ratios = [results[names[1]]["per_second"] / results[names[0]]["per_second"] for results in rounds]
     print()
-    print(f"Receiving service throughput: {ratio:.0%} of the no-op endpoint's (target: at least 50%).")
-    for name, row in results.items():
-        if row["first_error"]:
-            print(f"{name}: first error: {row['first_error']}", file=sys.stderr)
-    return 0 if all(row["errors"] == 0 for row in results.values()) else 1
+    print(
+        f"Receiving service throughput: {statistics.median(ratios):.0%} of the no-op endpoint's, median of the rounds"
+        f" ({', '.join(f'{ratio:.0%}' for ratio in ratios)}; target: at least 50%)."
+    )
+    errors = [(name, results[name]["first_error"]) for results in rounds for name in names if results[name]["first_error"]]
+    for name, error in errors[:2]:
+        print(f"{name}: first error: {error}", file=sys.stderr)
+    return 0 if not errors else 1
 
 
 if __name__ == "__main__":
