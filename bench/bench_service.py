@@ -1,9 +1,9 @@
 """Benchmark the receiving SOAP service against the no-op endpoint on the same server stack.
 
 Starts a test PKI with an OCSP responder on 127.0.0.1. Before timing starts,
-it prepares ``--warmup`` + ``--documents`` distinct notifications of
-``--facts`` facts each, XML-DSig signed by the test PKI's head and wrapped in
-the EDMS card.
+it prepares ``--warmup`` + ``--rounds`` × ``--documents`` distinct
+notifications of ``--facts`` facts each, XML-DSig signed by the test PKI's
+head and wrapped in the EDMS card.
 
 Each endpoint is served the way ``edms-adapter serve`` runs in production: in
 its own process, by :func:`adapter.service.server.serve` with ``--workers``
@@ -15,10 +15,13 @@ doing anything else.
 
 This process is the senders: ``--senders`` threads, each with its own zeep
 client that signs every request with WS-Security. Each endpoint first gets
-the warm-up documents, untimed, and then every timed document once. The
-script prints a Markdown table for docs/benchmarks.md.
+the warm-up documents, untimed. Each of ``--rounds`` rounds then times the
+no-op endpoint and the receiving service, each with its own documents. The
+script prints the medians of the rounds as a Markdown table for
+docs/benchmarks.md, with the CPU time per document of each endpoint's
+processes (read from Linux's /proc) and of the senders.
 
-    python bench/bench_service.py --documents 200 --facts 100 --senders 4 --workers 2 --threads 2
+    python bench/bench_service.py --rounds 7
 """
 
 from __future__ import annotations
@@ -167,9 +170,6 @@ def _serve_endpoint(kind: str, config_data: dict, key_path: str, password: str, 
 class _Endpoint:
     """One endpoint served in its own process; a context manager that yields its URL."""
 
-    #: Endpoints started so far, in order.
-    started: list[_Endpoint] = []
-
     def __init__(self, kind: str, exchange, workers: int, threads: int) -> None:
         context = multiprocessing.get_context("spawn")
         self._ready = context.Queue()
@@ -177,7 +177,6 @@ class _Endpoint:
         self._process = context.Process(target=_serve_endpoint, args=arguments, name=f"bench-{kind}")
 
     def __enter__(self) -> str:
-        _Endpoint.started.append(self)
         self._process.start()
         try:
             return self._ready.get(timeout=120)
@@ -238,10 +237,8 @@ def main() -> int:
         print(f"preparing {total} signed notifications of {args.facts} facts...", file=sys.stderr)
         prepared = _payloads(exchange, total, args.facts)
         warmup = prepared[: args.warmup]
-        with _Endpoint("noop", exchange, args.workers, args.threads) as noop_url, _Endpoint(
-            "receiver", exchange, args.workers, args.threads
-        ) as receiver_url:
-            endpoints = _Endpoint.started
+        endpoints = [_Endpoint(kind, exchange, args.workers, args.threads) for kind in ("noop", "receiver")]
+        with endpoints[0] as noop_url, endpoints[1] as receiver_url:
             for number in range(args.rounds):
                 # Every round sends the receiving service documents it has not seen,
                 # so none is answered as a repeat.
