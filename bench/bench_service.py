@@ -240,8 +240,8 @@ def main() -> int:
         endpoints = [_Endpoint(kind, exchange, args.workers, args.threads) for kind in ("noop", "receiver")]
         with endpoints[0] as noop_url, endpoints[1] as receiver_url:
             for number in range(args.rounds):
-                # Every round sends the receiving service documents it has not seen,
-                # so none is answered as a repeat.
+                # Every round sends the receiving service documents it has not
+                # received yet, so none takes the cheaper path of a repeat.
                 cards = prepared[args.warmup + number * args.documents : args.warmup + (number + 1) * args.documents]
                 first = warmup if number == 0 else []
                 results = {}

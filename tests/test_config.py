@@ -97,8 +97,8 @@ def test_derived_value_is_built_once():
     config = Config({})
     calls = []
 
-    def build(given):
-        calls.append(given)
+    def build(built_from):
+        calls.append(built_from)
         return ("built", len(calls))
 
     assert config.derived(("example",), build) == ("built", 1)

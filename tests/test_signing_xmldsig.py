@@ -91,7 +91,7 @@ def test_signed_bytes_are_covered_document(head):
 
 
 @pytest.mark.parametrize("outside", [b"<?note before?>", b"<!-- before -->"], ids=["processing instruction", "comment"])
-def test_signed_bytes_leave_out_what_is_outside_the_root(head, outside):
+def test_signed_bytes_exclude_nodes_outside_root(head, outside):
     # URI="" digests the whole document, a processing instruction before the
     # root included; the signed bytes are the root element alone.
     declaration, rest = DOCUMENT.split(b"?>", 1)

@@ -168,7 +168,7 @@ def test_read_tree_skips_signature():
 
 @pytest.mark.parametrize("markup", [b"<!-- x -->", b"<?note x?>"], ids=["comment", "processing instruction"])
 def test_read_tree_reads_value_split_by_markup_whole(markup):
-    # C14N without comments signs "60" here; the model must say 60, not 6.
+    # C14N without comments signs "60" here, so the model must read 60, not 6.
     data = build_xml(notification()).replace(b"<number>6</number>", b"<number>6" + markup + b"0</number>", 1)
     document = read_tree(parse_tree(data, LIMIT).getroot())
     assert document.facts[5].number == 60

@@ -54,8 +54,8 @@ WORKER_FAILURE_LIMIT = 5
 WORKER_FAILURE_WINDOW = 10.0
 #: Seconds between two checks of the parent for exited workers.
 _SUPERVISE_INTERVAL = 0.2
-#: Bytes read from a connection at a time. waitress reads 8 KiB by default;
-#: a card of 100 facts with its screenshots is about 110 KB, and each read
+#: Bytes read from a connection at a time. waitress reads 8 KiB by default,
+#: but a card of 100 facts with its screenshots is about 110 KB. Each read
 #: makes the server's I/O thread take the interpreter lock from the thread
 #: that checks a document.
 RECV_BYTES = 256 * 1024

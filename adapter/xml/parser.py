@@ -123,8 +123,8 @@ def read_tree(root: etree._Element) -> Document:
     """Return the Notification or Roster whose root element ``root`` is already parsed and validated.
 
     This is for a caller that has already checked the tree against the
-    schema (the receiving service); it reads the same model as :func:`parse_xml`
-    without parsing again. A ``ds:Signature`` child of the root is skipped.
+    schema, such as the receiving service. It reads the same model as
+    :func:`parse_xml` without parsing again. A ``ds:Signature`` child of the root is skipped.
     A tree with a comment or processing instruction inside the root is read
     by serialising and parsing it again, so that text split by a comment
     is read whole, as :func:`parse_xml` does.
