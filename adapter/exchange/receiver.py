@@ -367,6 +367,7 @@ def _executemany(connection: Any, table: Any, columns: tuple[str, ...], rows: li
         parameters = [tuple(row[index] for index in order) for row in rows]
     connection.exec_driver_sql(sql, parameters)
 
+
 # Inserts of the request path, built once; their values are execute parameters.
 _INSERT_DOCUMENT = insert(ReceivedDocument.__table__)
 _INSERT_RECEIPT = insert(OutgoingReceipt.__table__)
