@@ -294,6 +294,22 @@ def test_pkcs11_key_prompt_rejected(monkeypatch):
     assert "serve --workers 1" in message
 
 
+def test_pkcs11_pin_in_uri_not_echoed(monkeypatch):
+    from adapter.errors import KeyLoadError
+    from adapter.exchange.receiver import load_receiver_signer_for_workers
+
+    monkeypatch.delenv("EDMS_ADAPTER_RECEIVER_PASSWORD", raising=False)
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    config = Config({"receiver": {"key": "pkcs11:token=receipts;object=receipt-key?pin-value=4711"}})
+
+    with pytest.raises(KeyLoadError) as caught:
+        load_receiver_signer_for_workers(config)
+
+    message = caught.value.localized("en")
+    assert "4711" not in message
+    assert "pin-source=file:PATH" in message
+
+
 def test_pkcs11_key_loaded_per_worker(monkeypatch):
     from adapter.exchange.receiver import load_receiver_signer_for_workers
 

@@ -250,14 +250,18 @@ def load_receiver_signer_for_workers(config: Config) -> Any | None:
     calls :func:`load_receiver_signer`. Raises KeyLoadError when that token's
     PIN would have to be asked on the terminal, because workers have none.
     """
+    from signing.pkcs11 import parse_pkcs11_uri
+
     settings = config.section("receiver", ReceiverSettings)
     if not settings.key.startswith("pkcs11:"):
         return load_receiver_signer(config)
+    # Parsing rejects a PIN inside the URI before the URI can reach a message.
+    uri = parse_pkcs11_uri(settings.key)
     source = _receiver_password(config, settings)
-    if source.kind == "prompt" and "pin-source=" not in settings.key:
+    if source.kind == "prompt" and uri.pin_source is None:
         raise KeyLoadError(
             N_("worker processes cannot ask for the PIN of the receipt key {key} on the terminal; set [receiver] password_env or password_file, or run serve --workers 1"),
-            key=settings.key,
+            key=settings.key.partition("?")[0],
         )
     return None
 
