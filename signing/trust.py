@@ -207,7 +207,7 @@ def _is_ca_certificate(cert: x509.Certificate) -> bool:
 def _ignored_anchor(cert: x509.Certificate, path: str) -> Problem:
     """Log an end-entity certificate found among the anchors (once) and return the note naming it."""
     label = certificate_label(cert)
-    fingerprint = _fingerprint(cert)
+    fingerprint = fingerprint_sha256(cert)
     if fingerprint not in _logged_ignored_anchors:
         _logged_ignored_anchors.add(fingerprint)
         logger.warning("ignored end-entity certificate serial 0x%x issued by %s in trust anchors %s: not a CA certificate", cert.serial_number, cert.issuer.rfc4514_string(), path)
@@ -290,10 +290,6 @@ class _CachedPath:
 default_path_cache = PathCache()
 
 
-def _fingerprint(cert: x509.Certificate) -> bytes:
-    return fingerprint_sha256(cert)
-
-
 def validate_path(
     cert: x509.Certificate,
     *,
@@ -339,7 +335,7 @@ def validate_path(
 
     cache = cache if cache is not None else default_path_cache
     others = (*configured_intermediates, *intermediates)
-    cache_key = (_fingerprint(cert), frozenset(map(_fingerprint, others)), frozenset(map(_fingerprint, anchors)))
+    cache_key = (fingerprint_sha256(cert), frozenset(map(fingerprint_sha256, others)), frozenset(map(fingerprint_sha256, anchors)))
     cached = cache.get(cache_key, moment)
     if cached is not None:
         return PathValidation(cert, True, moment, cached, (), ignored)

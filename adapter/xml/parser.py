@@ -176,14 +176,10 @@ class _DocumentReader:
         entry = self.handlers.get(element.tag)
         if entry is None:
             return False
-        parent_tag, handler = entry
         parent = element.getparent()
-        if parent is None or parent.tag != parent_tag:
+        if parent is None or parent.tag != entry[0]:
             return False
-        try:
-            handler(element)
-        except (KeyError, ValueError) as exc:
-            raise _structure_error(element, exc, self._read_so_far(element.tag)) from exc
+        self._handle(entry[1], element)
         return True
 
     def read_items(self, element: etree._Element) -> None:
@@ -192,12 +188,14 @@ class _DocumentReader:
         element_tag = element.tag
         for item in element:
             entry = handlers.get(item.tag)
-            if entry is None or entry[0] != element_tag:
-                continue
-            try:
-                entry[1](item)
-            except (KeyError, ValueError) as exc:
-                raise _structure_error(item, exc, self._read_so_far(item.tag)) from exc
+            if entry is not None and entry[0] == element_tag:
+                self._handle(entry[1], item)
+
+    def _handle(self, handler: Callable[[etree._Element], None], element: etree._Element) -> None:
+        try:
+            handler(element)
+        except (KeyError, ValueError) as exc:
+            raise _structure_error(element, exc, self._read_so_far(element.tag)) from exc
 
     def _read_so_far(self, tag: str) -> int | None:
         """Return the position of the list item with ``tag`` being read, or ``None`` for a single element."""
