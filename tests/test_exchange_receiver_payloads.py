@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import hashlib
 
 import pytest
 from lxml import etree
 
 from adapter.errors import InputError, InvalidDocumentError, VerificationError
-from adapter.exchange.card import CARD_NS, AttachedFile, build_card, check_card, parse_card
+from adapter.exchange.card import CARD_NS, AttachedFile, build_card, card_schema, check_card, parse_card
 from adapter.exchange.receipts import (
     RECEIPT_NS,
     DocumentReference,
@@ -108,6 +109,73 @@ def test_card_schema_error_names_element(test_pki, config):
 
     assert caught.value.problems[0].code == "card-schema"
     assert "signerNameKz" in caught.value.localized("en")
+
+
+# Encodings of a one-byte and a two-byte file: the published schema's base64Binary
+# accepts or refuses each, and parse_card must agree without libxml2's check.
+BASE64_CONTENTS = [
+    "QQ==",
+    "QUI=",
+    " QQ== ",
+    "Q Q = =",
+    "QQ\n==",
+    "QQ=\t=",
+    "\r\nQUI=\r\n",
+    "QR==",
+    "QUJ=",
+    "QQ",
+    "QQ=",
+    "=QQ=",
+    "QQ==QQ==",
+    "QQ-=",
+    "QQ==x",
+]
+
+# Characters outside base64Binary's lexical space. libxml2 lets some of them
+# through (a no-break space, a letter after the padding); parse_card does not.
+NOT_BASE64_CONTENTS = ["QQ==\u00a0", "Q\u2003Q==", "Q\u00e9==", "QQ==\u00e9"]
+
+
+def _card_with_content(test_pki, config, encoded: str) -> tuple[etree._Element, bytes]:
+    """Return a card whose first evidence file's content is ``encoded``, with size and hash of what it decodes to."""
+    card, _signed = signed_card(test_pki, test_pki.head, config)
+    root = etree.fromstring(card.to_xml())
+    attachment = root.find(f"{{{CARD_NS}}}attachments/{{{CARD_NS}}}attachment")
+    try:
+        decoded = base64.b64decode("".join(encoded.split()))
+    except ValueError:
+        decoded = b""
+    attachment.find(f"{{{CARD_NS}}}content").text = encoded
+    # Size and hash follow the decoded bytes, so only the encoding can be wrong.
+    attachment.find(f"{{{CARD_NS}}}size").text = str(len(decoded))
+    attachment.find(f"{{{CARD_NS}}}sha256").text = hashlib.sha256(decoded).hexdigest()
+    return root, decoded
+
+
+@pytest.mark.parametrize("encoded", BASE64_CONTENTS, ids=repr)
+def test_card_content_check_agrees_with_base64binary(test_pki, config, encoded):
+    root, decoded = _card_with_content(test_pki, config, encoded)
+    published = card_schema().validate(root)
+
+    try:
+        parsed = parse_card(etree.tostring(root, encoding="UTF-8"))
+    except InvalidDocumentError as caught:
+        assert not published, caught.localized("en")
+        assert [problem.field for problem in caught.problems] == ["attachments[1].content"]
+    else:
+        assert published, f"card.xsd refuses {encoded!r}, parse_card accepted it"
+        assert parsed.attachments[0].content == decoded
+
+
+@pytest.mark.parametrize("encoded", NOT_BASE64_CONTENTS, ids=repr)
+def test_card_content_outside_base64_alphabet_refused(test_pki, config, encoded):
+    root, _decoded = _card_with_content(test_pki, config, encoded)
+
+    with pytest.raises(InvalidDocumentError) as caught:
+        parse_card(etree.tostring(root, encoding="UTF-8"))
+
+    assert caught.value.problems[0].code == "card-file"
+    assert "shot-1.png" in caught.value.localized("en")
 
 
 def test_card_with_doctype_rejected(test_pki, config):
