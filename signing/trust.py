@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from stat import S_ISDIR
 from typing import Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
@@ -133,20 +133,30 @@ def require_aware(at: dt.datetime, field: str = "at") -> dt.datetime:
 _file_cache: dict[tuple[str, int, int], tuple[x509.Certificate, ...]] = {}
 _file_cache_lock = threading.Lock()
 
+# The sets that _load_anchor_sets built from unchanged files, by the path,
+# setting, time and size of every file. Settings that name a folder are read again on each call,
+# because a folder's time does not change when a file in it does.
+_anchor_sets: dict[tuple[tuple[str, str, int, int], ...], tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...], tuple[Problem, ...]]] = {}
+_ANCHOR_SETS_KEPT = 64
 
-def _load_cached(path: str, key: str) -> tuple[x509.Certificate, ...]:
+
+def _stat(path: str, key: str) -> os.stat_result:
     try:
-        stat = os.stat(path)
+        return os.stat(path)
     except OSError as exc:
         raise ConfigError(
             N_("the certificate file or folder {path} of setting {key} is not found; fix the path"),
             key=key,
             path=path,
         ) from exc
+
+
+def _load_cached(path: str, key: str, stat: os.stat_result | None = None) -> tuple[x509.Certificate, ...]:
+    stat = stat or _stat(path, key)
     cache_key = (path, stat.st_mtime_ns, stat.st_size)
     with _file_cache_lock:
         cached = _file_cache.get(cache_key)
-    if cached is not None and not Path(path).is_dir():
+    if cached is not None and not S_ISDIR(stat.st_mode):
         return cached
     try:
         certificates = tuple(load_certificates(path))
@@ -182,18 +192,34 @@ def _load_anchor_sets(
     anchor file or folder would otherwise be trusted on its own, with no CA
     above it whose CRL or OCSP responder could report it revoked.
     """
+    named = [(os.path.expanduser(path), "trust.anchors") for path in settings.anchors]
+    named += [(os.path.expanduser(path), "trust.intermediates") for path in settings.intermediates]
+    stats = [_stat(path, key) for path, key in named]
+    memo_key = None
+    if not any(S_ISDIR(stat.st_mode) for stat in stats):
+        memo_key = tuple((path, key, stat.st_mtime_ns, stat.st_size) for (path, key), stat in zip(named, stats))
+        with _file_cache_lock:
+            found = _anchor_sets.get(memo_key)
+        if found is not None:
+            return found
     anchors: list[x509.Certificate] = []
     ignored: list[Problem] = []
-    for path in settings.anchors:
-        for cert in _load_cached(os.path.expanduser(path), "trust.anchors"):
-            if _is_ca_certificate(cert):
+    intermediates: list[x509.Certificate] = []
+    for (path, key), stat in zip(named, stats):
+        for cert in _load_cached(path, key, stat):
+            if key == "trust.intermediates":
+                intermediates.append(cert)
+            elif _is_ca_certificate(cert):
                 anchors.append(cert)
             else:
                 ignored.append(_ignored_anchor(cert, path))
-    intermediates: list[x509.Certificate] = []
-    for path in settings.intermediates:
-        intermediates.extend(_load_cached(os.path.expanduser(path), "trust.intermediates"))
-    return tuple(anchors), tuple(intermediates), tuple(ignored)
+    result = (tuple(anchors), tuple(intermediates), tuple(ignored))
+    if memo_key is not None:
+        with _file_cache_lock:
+            if len(_anchor_sets) >= _ANCHOR_SETS_KEPT:
+                _anchor_sets.clear()
+            _anchor_sets[memo_key] = result
+    return result
 
 
 def _is_ca_certificate(cert: x509.Certificate) -> bool:
@@ -314,13 +340,12 @@ def validate_path(
         settings = TrustSettings.from_config(settings)
     settings = settings or TrustSettings()
     anchors, configured_intermediates, ignored = _load_anchor_sets(settings)
-    label = certificate_label(cert)
     if not anchors:
         problem = Problem(
             "no-trust-anchors",
             N_("no trust anchors are configured, so certificate {certificate} cannot be trusted; set [trust] anchors to the CA certificate files or folders"),
             field="trust.anchors",
-            params={"certificate": label},
+            params={"certificate": certificate_label(cert)},
         )
         return PathValidation(cert, False, moment, (cert,), (problem,), ignored)
 
@@ -329,7 +354,7 @@ def validate_path(
         problem = Problem(
             "gost-unsupported",
             N_("the certification path of certificate {certificate} uses the GOST algorithm {algorithm}, which this build cannot verify; use an RSA or EC key"),
-            params={"certificate": label, "algorithm": gost_oid},
+            params={"certificate": certificate_label(cert), "algorithm": gost_oid},
         )
         return PathValidation(cert, False, moment, (cert,), (problem,), ignored)
 
@@ -356,11 +381,11 @@ def validate_path(
     try:
         path = _run(validator.async_validate_usage(set()))
     except validation_errors.PathBuildingError as exc:
-        logger.debug("no certification path for %s: %s", label, exc)
+        logger.debug("no certification path for %s: %s", certificate_label(cert), exc)
         problem = Problem(
             "untrusted-chain",
             N_("no certification path from certificate {certificate} to a configured trust anchor; add the issuing CA certificate to [trust] anchors or intermediates"),
-            params={"certificate": label},
+            params={"certificate": certificate_label(cert)},
         )
         return PathValidation(cert, False, moment, (cert,), (problem,), ignored)
     except (validation_errors.ExpiredError, validation_errors.NotYetValidError) as exc:
@@ -369,16 +394,16 @@ def validate_path(
         problem = Problem(
             "weak-algorithm",
             N_("the certification path of certificate {certificate} uses an algorithm that is not allowed: {reason}"),
-            params={"certificate": label, "reason": str(exc)},
+            params={"certificate": certificate_label(cert), "reason": str(exc)},
         )
         return PathValidation(cert, False, moment, (cert,), (problem,), ignored)
     except (validation_errors.PathValidationError, validation_errors.InvalidCertificateError) as exc:
         # pyhanko's text names the holder, so it goes to the debug log only.
-        logger.debug("invalid certification path for %s: %s", label, exc)
+        logger.debug("invalid certification path for %s: %s", certificate_label(cert), exc)
         problem = Problem(
             "invalid-path",
             N_("the certification path of certificate {certificate} is invalid: a signature, a name or an extension of a certificate on it does not verify; check the CA certificates in [trust]"),
-            params={"certificate": label},
+            params={"certificate": certificate_label(cert)},
         )
         return PathValidation(cert, False, moment, (cert,), (problem,), ignored)
 

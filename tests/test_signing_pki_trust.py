@@ -141,6 +141,34 @@ def test_anchor_folder(test_pki, tmp_path):
     assert result.trusted
 
 
+def test_rewritten_anchor_file_is_read_again(test_pki, tmp_path):
+    from signing.testpki import TestPki
+
+    other = TestPki.create(tmp_path / "other", key_set="other")
+    anchor = tmp_path / "anchor.pem"
+    anchor.write_bytes(test_pki.root_ca_path.read_bytes())
+    settings = TrustSettings(anchors=(str(anchor),), intermediates=(str(test_pki.issuing_ca_path),))
+    assert validate_path(test_pki.head.certificate, at=test_pki.now, settings=settings).trusted
+
+    anchor.write_bytes(other.root_ca_path.read_bytes())
+
+    result = validate_path(test_pki.head.certificate, at=test_pki.now, settings=settings)
+    assert not result.trusted
+    assert [problem.code for problem in result.problems] == ["untrusted-chain"]
+
+
+def test_same_files_in_other_settings_are_not_confused(test_pki):
+    # The issuing CA as an anchor trusts the head; as an intermediate only, with no anchor, nothing is trusted.
+    as_anchor = TrustSettings(anchors=(str(test_pki.root_ca_path), str(test_pki.issuing_ca_path)))
+    as_intermediate = TrustSettings(anchors=(str(test_pki.root_ca_path),), intermediates=(str(test_pki.issuing_ca_path),))
+    only_intermediate = TrustSettings(anchors=(), intermediates=(str(test_pki.root_ca_path), str(test_pki.issuing_ca_path)))
+
+    assert validate_path(test_pki.head.certificate, at=test_pki.now, settings=as_anchor).trusted
+    assert validate_path(test_pki.head.certificate, at=test_pki.now, settings=as_intermediate).trusted
+    result = validate_path(test_pki.head.certificate, at=test_pki.now, settings=only_intermediate)
+    assert [problem.code for problem in result.problems] == ["no-trust-anchors"]
+
+
 def test_missing_anchor_file_names_setting(tmp_path, test_pki):
     settings = TrustSettings(anchors=(str(tmp_path / "absent.pem"),))
     with pytest.raises(ConfigError) as caught:
