@@ -110,10 +110,11 @@ class ReceivedFact(Base):
     """One fact of a received notification with its current decision."""
 
     __tablename__ = "inbox_facts"
+    # The unique index on (document_id, number) also serves look-ups by document.
     __table_args__ = (UniqueConstraint("document_id", "number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("inbox_documents.id", ondelete="CASCADE"), nullable=False, index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("inbox_documents.id", ondelete="CASCADE"), nullable=False)
     number: Mapped[int] = mapped_column(Integer, nullable=False)
     protocol: Mapped[str] = mapped_column(String(20), nullable=False)
     ip: Mapped[str | None] = mapped_column(String(45))
@@ -133,10 +134,11 @@ class ReceivedEvidence(Base):
     """One evidence file, stored with the bytes whose SHA-256 the signed notification binds."""
 
     __tablename__ = "inbox_evidence"
+    # The unique index on (document_id, number) also serves look-ups by document.
     __table_args__ = (UniqueConstraint("document_id", "number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("inbox_documents.id", ondelete="CASCADE"), nullable=False, index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("inbox_documents.id", ondelete="CASCADE"), nullable=False)
     number: Mapped[int] = mapped_column(Integer, nullable=False)
     fact: Mapped[int | None] = mapped_column(Integer)
     file_name: Mapped[str] = mapped_column(String(255), nullable=False)
