@@ -13,7 +13,8 @@ from adapter.codelists import OTHER, PROTOCOLS, VIOLATION_TYPES, protocol_codes
 from adapter.editions import EDITIONS
 from adapter.errors import InvalidDocumentError
 from adapter.model import DocumentKind, Language, SignatoryRole
-from adapter.xml import NOTIFICATION_NS, ROSTER_NS, build_xml, check_xml, validate_xml
+from adapter.xml import NOTIFICATION_NS, ROSTER_NS, build_xml, check_xml, parse_tree, validate_xml
+from adapter.xml.schema import libxml2_schema, validate_tree
 from schemas import schema_path
 
 from xml_samples import VARIED_FACTS, notification, roster
@@ -158,6 +159,51 @@ def test_duplicate_fact_number():
     problems = validate_xml(build_xml(notification(facts=facts)), detailed=True, max_bytes=LIMIT)
     assert [(problem.code, problem.field) for problem in problems] == [("duplicate-number", "facts.number")]
     assert "2" in problems[0].localized("en")
+
+
+def _numbers_changed(data: bytes, path: str, texts: list[str], namespace: str = NOTIFICATION_NS) -> etree._ElementTree:
+    """Return ``data`` parsed, with the text of the elements at ``path`` replaced in order by ``texts`` (a '|' marks a comment)."""
+    tree = parse_tree(data, LIMIT)
+    elements = tree.getroot().findall(path.replace("n:", f"{{{namespace}}}"))
+    for element, text in zip(elements, texts):
+        before, _bar, after = text.partition("|")
+        element.text = before
+        if after:
+            comment = etree.Comment(" split ")
+            comment.tail = after
+            element.append(comment)
+    return etree.ElementTree(etree.fromstring(etree.tostring(tree)))
+
+
+IDENTITY_CASES = {
+    "distinct numbers": ("n:facts/n:fact/n:number", ["1", "2", "3"]),
+    "repeated number": ("n:facts/n:fact/n:number", ["1", "2", "2"]),
+    "same value written twice": ("n:facts/n:fact/n:number", ["1", "2", "02"]),
+    "number split by a comment": ("n:facts/n:fact/n:number", ["1", "1|2", "12"]),
+    "split number still distinct": ("n:facts/n:fact/n:number", ["1", "2|3", "4"]),
+    "repeated evidence number": ("n:evidence/n:file/n:number", ["1", "1"]),
+    "evidence of a missing fact": ("n:evidence/n:file/n:fact", ["9"]),
+    "evidence of fact 01": ("n:evidence/n:file/n:fact", ["01"]),
+}
+
+
+@pytest.mark.parametrize("case", IDENTITY_CASES, ids=str)
+def test_identity_constraints_agree_with_libxml2(case):
+    path, texts = IDENTITY_CASES[case]
+    tree = _numbers_changed(build_xml(notification(facts=VARIED_FACTS[:3])), path, texts)
+    expected_valid = libxml2_schema(DocumentKind.NOTIFICATION).validate(tree)
+
+    problems = validate_tree(tree)
+
+    assert (problems == ()) == expected_valid, [problem.localized("en") for problem in problems]
+
+
+@pytest.mark.parametrize("numbers", [["1", "2"], ["1", "1"], ["2", "002"]], ids=str)
+def test_roster_identity_constraint_agrees_with_libxml2(numbers):
+    tree = _numbers_changed(build_xml(roster()), "n:employees/n:employee/n:number", numbers, ROSTER_NS)
+    expected_valid = libxml2_schema(DocumentKind.ROSTER).validate(tree)
+
+    assert (validate_tree(tree) == ()) == expected_valid
 
 
 def test_notification_signatory_must_be_head_or_deputy():

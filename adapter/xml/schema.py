@@ -37,7 +37,8 @@ from .security import Source, default_max_bytes, parse_tree, source_name
 __all__ = ["check_xml", "libxml2_schema", "validate_tree", "validate_xml", "xmlschema_schema"]
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_XSD_DOCUMENTATION = "{http://www.w3.org/2001/XMLSchema}documentation"
+_XSD_NS = "http://www.w3.org/2001/XMLSchema"
+_XSD_DOCUMENTATION = f"{{{_XSD_NS}}}documentation"
 
 #: Elements whose values are personal data: problems show them only masked.
 PERSONAL_ELEMENTS = frozenset({"fullName", "workEmail", "mobilePhone", "iin"})
@@ -57,9 +58,95 @@ def libxml2_schema(kind: DocumentKind) -> etree.XMLSchema:
         cache = _thread_schemas.cache = {}
     schema = cache.get(kind)
     if schema is None:
-        schema_tree = etree.parse(str(schema_path(SCHEMA_FILES[kind])), etree.XMLParser(resolve_entities=False, no_network=True))
-        schema = cache[kind] = etree.XMLSchema(schema_tree)
+        schema = cache[kind] = etree.XMLSchema(_schema_tree(kind))
     return schema
+
+
+def _schema_tree(kind: DocumentKind) -> etree._ElementTree:
+    return etree.parse(str(schema_path(SCHEMA_FILES[kind])), etree.XMLParser(resolve_entities=False, no_network=True))
+
+
+@dataclass(frozen=True, slots=True)
+class _IdentityConstraint:
+    """An xs:unique or xs:keyref whose selector and field are plain child steps, checked in Python."""
+
+    name: str
+    refer: str | None
+    values: etree.XPath
+    count: etree.XPath
+
+
+# xs:unique, xs:key and xs:keyref cost libxml2 about a third of a notification's
+# validation; these child-step forms take an XPath or two in Python.
+_CHILD_STEPS = re.compile(r"\w+:\w+(/\w+:\w+)*")
+_IDENTITY_TAGS = tuple(f"{{{_XSD_NS}}}{name}" for name in ("unique", "key", "keyref"))
+
+
+def _fast_schema(kind: DocumentKind) -> tuple[etree.XMLSchema, tuple[_IdentityConstraint, ...]]:
+    """Return the schema of ``kind`` without its identity constraints, and those constraints, one per thread.
+
+    When a constraint is not of the form :class:`_IdentityConstraint` checks,
+    the full schema is returned with no constraints to check.
+    """
+    cache: dict[DocumentKind, tuple[etree.XMLSchema, tuple[_IdentityConstraint, ...]]] | None = getattr(_thread_schemas, "fast", None)
+    if cache is None:
+        cache = _thread_schemas.fast = {}
+    found = cache.get(kind)
+    if found is None:
+        tree = _schema_tree(kind)
+        constraints = []
+        elements = list(tree.iter(*_IDENTITY_TAGS))
+        for element in elements:
+            selector = element.find(f"{{{_XSD_NS}}}selector")
+            fields = element.findall(f"{{{_XSD_NS}}}field")
+            paths = (selector.get("xpath", "") if selector is not None else "", fields[0].get("xpath", "") if len(fields) == 1 else "")
+            # Declared on the root element, a constraint's scope is the whole document.
+            owner = element.getparent()
+            on_root = owner.get("name") == kind.value and owner.getparent() is tree.getroot()
+            if not on_root or not all(_CHILD_STEPS.fullmatch(path) for path in paths):
+                found = cache[kind] = (libxml2_schema(kind), ())
+                return found
+            namespaces = {prefix: uri for prefix, uri in element.nsmap.items() if prefix}
+            steps = f"{paths[0]}/{paths[1]}"
+            refer = element.get("refer")
+            constraints.append(
+                _IdentityConstraint(
+                    name=element.get("name", ""),
+                    refer=refer.split(":")[-1] if refer else None,
+                    values=etree.XPath(f"{steps}/text()", namespaces=namespaces, smart_strings=False),
+                    count=etree.XPath(f"count({steps})", namespaces=namespaces),
+                )
+            )
+        for element in elements:
+            element.getparent().remove(element)
+        found = cache[kind] = (etree.XMLSchema(tree), tuple(constraints))
+    return found
+
+
+def _identity_holds(root: etree._Element, constraints: tuple[_IdentityConstraint, ...]) -> bool:
+    """Return True when ``constraints`` certainly hold in ``root``; False sends the tree to the full schema.
+
+    Values are compared as the whole numbers that the constrained fields of
+    the schemas hold. A field whose text is split (by a comment) or is not a
+    whole number is left to libxml2.
+    """
+    keys: dict[str, set[int]] = {}
+    for constraint in constraints:
+        texts = constraint.values(root)
+        if len(texts) != int(constraint.count(root)):
+            return False
+        try:
+            values = [int(text) for text in texts]
+        except ValueError:
+            return False
+        unique = set(values)
+        if constraint.refer is None:
+            if len(unique) != len(values):
+                return False
+            keys[constraint.name] = unique
+        elif constraint.refer not in keys or not unique <= keys[constraint.refer]:
+            return False
+    return True
 
 
 def xmlschema_schema(kind: DocumentKind) -> xmlschema.XMLSchema10:
@@ -99,6 +186,9 @@ def check_xml(source: Source, *, max_bytes: int | None = None) -> DocumentKind:
 def validate_tree(tree: etree._ElementTree, *, detailed: bool = False) -> tuple[Problem, ...]:
     """Validate a tree parsed with :func:`~adapter.xml.parse_tree`; see :func:`validate_xml`."""
     kind = document_kind(tree.getroot())
+    fast, constraints = _fast_schema(kind)
+    if fast.validate(tree) and _identity_holds(tree.getroot(), constraints):
+        return ()
     schema = libxml2_schema(kind)
     if schema.validate(tree):
         return ()
