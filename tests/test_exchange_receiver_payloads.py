@@ -235,6 +235,16 @@ def test_receipt_sign_verify_round_trip(receipt, receiver_signer, test_pki):
     assert parse_receipt(signed) == receipt
 
 
+def test_receipt_breaking_its_schema_is_not_signed(receiver_signer):
+    receipt = Receipt.delivered(REFERENCE, dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC), issuer_bin="123")
+
+    with pytest.raises(InvalidDocumentError) as caught:
+        sign_receipt(receipt, receiver_signer)
+
+    assert [problem.code for problem in caught.value.problems] == ["receipt-schema"]
+    assert "issuerBin" in caught.value.localized("en")
+
+
 def test_receipt_trusted_by_anchors(receiver_signer, test_pki, config):
     from signing.trust import TrustSettings
 

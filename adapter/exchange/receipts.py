@@ -188,6 +188,14 @@ def _now() -> dt.datetime:
 
 def build_receipt(receipt: Receipt) -> bytes:
     """Serialise ``receipt`` as UTF-8 XML without a signature (see :func:`sign_receipt`)."""
+    return _serialise(_receipt_element(receipt))
+
+
+def _serialise(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _receipt_element(receipt: Receipt) -> etree._Element:
     root = etree.Element(f"{_R}receipt", nsmap={None: RECEIPT_NS})
     root.set("Id", receipt.id)
     root.set("version", "1")
@@ -224,19 +232,23 @@ def build_receipt(receipt: Receipt) -> bytes:
             element.set("fact", str(item.fact))
             if item.outcome is FactOutcome.REJECTED:
                 etree.SubElement(element, f"{_R}justification").text = item.justification
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return root
 
 
 def sign_receipt(receipt: Receipt, signer: Any) -> bytes:
     """Serialise and sign ``receipt`` with the receiving side's ``signer`` (a :class:`signing.keys.Signer`).
 
-    The result is checked against ``receipt.xsd`` before it is returned.
+    The receipt is checked against ``receipt.xsd`` before it is signed.
     """
-    from signing.xmldsig import sign_xml
+    from signing.xmldsig import DS_NS, sign_xml
 
-    signed = sign_xml(build_receipt(receipt), signer)
-    _validate(_parse(signed))
-    return signed
+    root = _receipt_element(receipt)
+    # receipt.xsd requires the signature but does not look into it, so an
+    # empty one stands in while the content is checked, before signing.
+    stand_in = etree.SubElement(root, f"{{{DS_NS}}}Signature")
+    _validate(root)
+    root.remove(stand_in)
+    return sign_xml(_serialise(root), signer)
 
 
 def receipt_schema() -> etree.XMLSchema:
@@ -261,7 +273,7 @@ def _validate(root: etree._Element) -> None:
     schema = receipt_schema()
     if not schema.validate(root):
         problems = [
-            Problem("receipt-schema", N_("the receipt does not match receipt.xsd: {reason}"), line=error.line, params={"reason": error.message})
+            Problem("receipt-schema", N_("the receipt does not match receipt.xsd: {reason}"), line=error.line or None, params={"reason": error.message})
             for error in schema.error_log
         ]
         raise InvalidDocumentError(problems, source="receipt")
