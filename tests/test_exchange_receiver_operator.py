@@ -396,6 +396,12 @@ def test_inbox_on_postgresql(test_pki, tmp_path):
             assert all(hashlib.sha256(content).hexdigest() == sha256 for _number, sha256, content in evidence)
             exported = json.loads(registrar.export_confirmed(format="json"))
             assert sorted(row["fact"] for row in exported) == [1, 2, 4]
+
+            card, _signed = signed_card(test_pki, test_pki.head, config, number="PG-2")
+            message_id = str(uuid.uuid4())
+            first = service.receive(message_id=message_id, sender_id=SENDER_ID, payload=card.to_xml())
+            again = service.receive(message_id=message_id, sender_id=SENDER_ID, payload=card.to_xml())
+            assert (first.duplicate, again.duplicate, again.document_id) == (False, True, first.document_id)
         finally:
             store.close()
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 import uuid
 
@@ -88,6 +89,7 @@ def _fault(client, card, message_id: str) -> GatewayFault:
 def test_accepted_card_is_stored(side, client, test_pki):
     card, signed = signed_card(test_pki, test_pki.head, side.config)
     message_id = str(uuid.uuid4())
+    before = dt.datetime.now(dt.timezone.utc)
 
     result = client.send_message(_payload(card), message_id=message_id)
 
@@ -96,6 +98,13 @@ def test_accepted_card_is_stored(side, client, test_pki):
     with side.store.session() as session:
         document = session.scalars(select(ReceivedDocument)).one()
         assert document.message_id == message_id
+        assert document.doc_date == card.doc_date
+        assert before - dt.timedelta(seconds=1) <= document.received_at <= dt.datetime.now(dt.timezone.utc)
+        assert document.state_changed_at == document.received_at
+        assert document.state == "received"
+        receipt = session.scalars(select(OutgoingReceipt)).one()
+        assert (receipt.state, receipt.push_attempts, receipt.document_id) == ("queued", 0, document.id)
+        assert receipt.created_at.tzinfo is not None
         assert document.document_xml == signed
         assert document.sender_bin == test_pki.sender_bin
         assert document.signer_name == test_pki.head.full_name

@@ -41,7 +41,8 @@ from typing import Any
 
 from cryptography import x509
 from lxml import etree
-from sqlalchemy import bindparam, insert, literal, select, union_all
+from sqlalchemy import bindparam, insert, literal_column, select, union_all
+from sqlalchemy.exc import DBAPIError
 
 from ..config import Config
 from ..editions import edition_for_date
@@ -335,46 +336,123 @@ class _Verified:
 _ANSWER_COLUMNS = select(ReceivedDocument.id, ReceivedDocument.response_code, ReceivedDocument.response_message)
 
 # Earlier responses to a message, ranked: 0 the same message id, 1 its
-# rejection, 2 the same document from the same gateway sender. Built once with
-# bound parameters, so a request pays for neither building nor compiling it.
+# rejection, 2 the same document from the same gateway sender.
 _EARLIER_ANSWERS = union_all(
-    select(literal(0).label("rank"), *_ANSWER_COLUMNS.selected_columns).where(ReceivedDocument.message_id == bindparam("message_id")),
-    select(literal(1), RejectedMessage.id, RejectedMessage.error_code, RejectedMessage.message).where(RejectedMessage.message_id == bindparam("message_id")),
-    select(literal(2), *_ANSWER_COLUMNS.selected_columns).where(
+    select(literal_column("0").label("rank"), *_ANSWER_COLUMNS.selected_columns).where(ReceivedDocument.message_id == bindparam("message_id")),
+    select(literal_column("1"), RejectedMessage.id, RejectedMessage.error_code, RejectedMessage.message).where(RejectedMessage.message_id == bindparam("message_id")),
+    select(literal_column("2"), *_ANSWER_COLUMNS.selected_columns).where(
         ReceivedDocument.sha256 == bindparam("sha256"), ReceivedDocument.sender_id == bindparam("sender_id")
     ),
 )
 
 
-_DRIVER_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[int, ...] | None]] = {}
+@dataclass(frozen=True, slots=True)
+class _DriverStatement:
+    """A statement of the request path, compiled once per dialect and run with the driver's own cursor.
+
+    SQLAlchemy's per-execution work (cache look-up, parameter processing,
+    execution context, result set-up) costs more than SQLite's own work for
+    the small statements of the request path. The values still go through
+    each column type's bind processor, and a column left out gets its scalar
+    default. Statements run on the connection's DB-API cursor, in its
+    transaction, and bypass the engine's execution events and echo.
+    """
+
+    sql: str
+    #: Parameter names in the driver's order (positional) or as its keys (named).
+    names: tuple[str, ...]
+    positional: bool
+    processors: dict[str, Any]
+    defaults: dict[str, Any]
+
+    @classmethod
+    def compile(cls, statement: Any, dialect: Any, *, columns: tuple[str, ...] = (), table: Any = None) -> _DriverStatement:
+        defaults: dict[str, Any] = {}
+        processors: dict[str, Any] = {}
+        if table is not None:
+            for column in table.columns:
+                if column.name in columns:
+                    continue
+                if column.default is not None:
+                    if not column.default.is_scalar:
+                        raise TypeError(f"column {column.name} has a default that is not a constant")
+                    defaults[column.name] = column.default.arg
+            for name in (*columns, *defaults):
+                processor = table.columns[name].type.bind_processor(dialect)
+                if processor is not None:
+                    processors[name] = processor
+        compiled = statement.compile(dialect=dialect, column_keys=[*columns, *defaults] if table is not None else None)
+        names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
+        return cls(str(compiled), names, bool(compiled.positional), processors, defaults)
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        """Return the driver's parameters for ``values``: a tuple (positional) or a dict (named)."""
+        if self.defaults:
+            values = {**self.defaults, **values}
+        processors = self.processors
+        items = ((name, processors[name](values[name]) if name in processors else values[name]) for name in self.names)
+        return tuple(value for _name, value in items) if self.positional else dict(items)
+
+
+_DRIVER_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], _DriverStatement] = {}
+
+
+def _driver_statement(connection: Any, name: str, build: Any, *, columns: tuple[str, ...] = (), table: Any = None) -> _DriverStatement:
+    key = (connection.dialect.name, name, columns)
+    statement = _DRIVER_STATEMENTS.get(key)
+    if statement is None:
+        statement = _DRIVER_STATEMENTS[key] = _DriverStatement.compile(build(), connection.dialect, columns=columns, table=table)
+    return statement
+
+
+def _run(connection: Any, sql: str, parameters: Any, *, many: bool = False, fetch: bool = False) -> list[Any]:
+    """Run ``sql`` on the DB-API cursor of ``connection``; return the rows when ``fetch``.
+
+    A driver error is raised as SQLAlchemy's, as ``connection.execute`` would,
+    so :meth:`Database.transaction` reports it as a StoreError.
+    """
+    cursor = connection.connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+        return cursor.fetchall() if fetch else []
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, parameters, exc, connection.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+
+
+def _insert(connection: Any, table: Any, values: dict[str, Any], *, returning_id: bool = False) -> Any:
+    """Insert one row of ``values`` into ``table``; return its id when ``returning_id``."""
+    columns = tuple(values)
+    name = f"insert {table.name}" + (" returning id" if returning_id else "")
+    statement = _driver_statement(
+        connection, name, lambda: insert(table).returning(table.c.id) if returning_id else insert(table), columns=columns, table=table
+    )
+    rows = _run(connection, statement.sql, statement.parameters(values), fetch=returning_id)
+    return rows[0][0] if returning_id else None
 
 
 def _executemany(connection: Any, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     """Insert ``rows`` (tuples in ``columns`` order) with the driver's own executemany.
 
-    The INSERT is compiled once per dialect. The rows go to the driver
-    as they are, without SQLAlchemy's per-row parameter processing, so the
-    values must be ones the driver takes directly: str, int, bytes or None.
+    The rows go to the driver as they are, without the per-row processing of
+    :meth:`_DriverStatement.parameters`, so the values must be ones the driver
+    takes directly: str, int, bytes or None; the columns left out must have no default.
     """
-    key = (connection.dialect.name, table.name, columns)
-    entry = _DRIVER_INSERTS.get(key)
-    if entry is None:
-        compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
-        order = tuple(columns.index(name) for name in compiled.positiontup) if compiled.positional else None
-        entry = _DRIVER_INSERTS[key] = (str(compiled), order)
-    sql, order = entry
-    if order is None:
+    statement = _driver_statement(connection, f"insert {table.name}", lambda: insert(table), columns=columns, table=table)
+    if statement.defaults:
+        raise TypeError(f"columns {', '.join(statement.defaults)} of {table.name} need values")
+    if not statement.positional:
         parameters: list[Any] = [dict(zip(columns, row)) for row in rows]
-    elif order == tuple(range(len(columns))):
+    elif statement.names == columns:
         parameters = rows
     else:
+        order = tuple(columns.index(name) for name in statement.names)
         parameters = [tuple(row[index] for index in order) for row in rows]
-    connection.exec_driver_sql(sql, parameters)
-
-
-# Inserts of the request path, built once; their values are execute parameters.
-_INSERT_DOCUMENT = insert(ReceivedDocument.__table__)
-_INSERT_RECEIPT = insert(OutgoingReceipt.__table__)
+    _run(connection, statement.sql, parameters, many=True)
 
 
 def _insert_facts_and_evidence(connection: Any, document_id: int, document: Notification, card: Card) -> None:
@@ -620,7 +698,9 @@ class ReceiverService:
         NOT NULL and ``= NULL`` is never true.
         """
         with self.store.transaction() as connection:
-            rows = connection.execute(_EARLIER_ANSWERS, {"message_id": message_id, "sha256": sha256, "sender_id": sender_id}).all()
+            statement = _driver_statement(connection, "earlier answers", lambda: _EARLIER_ANSWERS)
+            parameters = statement.parameters({"message_id": message_id, "sha256": sha256, "sender_id": sender_id})
+            rows = _run(connection, statement.sql, parameters, fetch=True)
         if not rows:
             return None, False
         rows.sort(key=lambda row: row[0])
@@ -718,11 +798,11 @@ class ReceiverService:
                     response_code=SUCCESS_CODE,
                     response_message=message[:250],
                 )
-                document_id = connection.execute(_INSERT_DOCUMENT, values).inserted_primary_key[0]
+                document_id = _insert(connection, ReceivedDocument.__table__, values, returning_id=True)
                 if isinstance(document, Notification):
                     _insert_facts_and_evidence(connection, document_id, document, card)
-                # A Core insert, like the facts: the ORM's unit of work costs more than the row.
-                connection.execute(_INSERT_RECEIPT, _receipt_row(receipt, signed_receipt, sender_id=sender_id, document_id=document_id))
+                # A driver-level insert, like the facts: the ORM's unit of work costs more than the row.
+                _insert(connection, OutgoingReceipt.__table__, _receipt_row(receipt, signed_receipt, sender_id=sender_id, document_id=document_id))
                 logger.debug("receipt %s (delivered) queued for sender %s, message %s", receipt.id, sender_id, message_id)
         except StoreError:
             # Two requests with the same message id or document raced; the first one stored it.
