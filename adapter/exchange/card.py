@@ -16,7 +16,6 @@ that the signed notification binds by SHA-256 and size. Schema:
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import mimetypes
@@ -306,8 +305,9 @@ def parse_card(source: bytes | etree._Element, *, max_bytes: int | None = None) 
     ``card-schema`` or ``card-file``.
     """
     if isinstance(source, etree._Element):
-        # Validate the card as a document of its own, not as a part of the SOAP envelope.
-        root = copy.deepcopy(source)
+        # lxml validates an element inside a larger tree as the root of a
+        # document of its own, so the card is checked without being copied out.
+        root = source
     else:
         from ..xml import parse_tree
 
