@@ -112,7 +112,7 @@ def test_card_schema_error_names_element(test_pki, config):
 
 
 # Encodings of a one-byte and a two-byte file: the published schema's base64Binary
-# accepts or refuses each, and parse_card must agree without libxml2's check.
+# accepts or rejects each, and parse_card must agree without libxml2's check.
 BASE64_CONTENTS = [
     "QQ==",
     "QUI=",
@@ -235,7 +235,7 @@ def test_receipt_sign_verify_round_trip(receipt, receiver_signer, test_pki):
     assert parse_receipt(signed) == receipt
 
 
-def test_receipt_breaking_its_schema_is_not_signed(receiver_signer):
+def test_invalid_receipt_not_signed(receiver_signer):
     receipt = Receipt.delivered(REFERENCE, dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC), issuer_bin="123")
 
     with pytest.raises(InvalidDocumentError) as caught:

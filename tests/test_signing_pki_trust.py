@@ -141,7 +141,7 @@ def test_anchor_folder(test_pki, tmp_path):
     assert result.trusted
 
 
-def test_rewritten_anchor_file_is_read_again(test_pki, tmp_path):
+def test_rewritten_anchor_file_reread(test_pki, tmp_path):
     from signing.testpki import TestPki
 
     other = TestPki.create(tmp_path / "other", key_set="other")
@@ -157,8 +157,8 @@ def test_rewritten_anchor_file_is_read_again(test_pki, tmp_path):
     assert [problem.code for problem in result.problems] == ["untrusted-chain"]
 
 
-def test_same_files_in_other_settings_are_not_confused(test_pki):
-    # The issuing CA as an anchor trusts the head; as an intermediate only, with no anchor, nothing is trusted.
+def test_anchor_files_keyed_by_setting(test_pki):
+    # The same two files as anchors, as an anchor and an intermediate, and as intermediates only (no anchor at all).
     as_anchor = TrustSettings(anchors=(str(test_pki.root_ca_path), str(test_pki.issuing_ca_path)))
     as_intermediate = TrustSettings(anchors=(str(test_pki.root_ca_path),), intermediates=(str(test_pki.issuing_ca_path),))
     only_intermediate = TrustSettings(anchors=(), intermediates=(str(test_pki.root_ca_path), str(test_pki.issuing_ca_path)))

@@ -277,8 +277,8 @@ def _card_reading_schema() -> etree.XMLSchema:
 def _decode_base64(text: str) -> bytes:
     """Decode ``text`` under XML Schema's base64Binary rules; raise ValueError where it breaks them.
 
-    XML whitespace may stand anywhere, and other characters outside the base64
-    alphabet nowhere. The padding must be complete, and the bits it leaves over
+    XML whitespace may occur anywhere, and no other character outside the
+    base64 alphabet may occur at all. The padding must be complete, and the bits it leaves over
     must be zero: the character before ``==`` is one of ``AQgw`` and the one
     before a single ``=`` one of ``AEIMQUYcgkosw048``.
     """

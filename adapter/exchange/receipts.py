@@ -243,11 +243,11 @@ def sign_receipt(receipt: Receipt, signer: Any) -> bytes:
     from signing.xmldsig import DS_NS, sign_xml
 
     root = _receipt_element(receipt)
-    # receipt.xsd requires the signature but does not look into it, so an
-    # empty one stands in while the content is checked, before signing.
-    stand_in = etree.SubElement(root, f"{{{DS_NS}}}Signature")
+    # receipt.xsd requires the signature but skips its content, so an empty
+    # ds:Signature is appended for the check and removed before signing.
+    placeholder = etree.SubElement(root, f"{{{DS_NS}}}Signature")
     _validate(root)
-    root.remove(stand_in)
+    root.remove(placeholder)
     return sign_xml(_serialise(root), signer)
 
 

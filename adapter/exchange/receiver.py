@@ -440,7 +440,7 @@ def _executemany(connection: Any, table: Any, columns: tuple[str, ...], rows: li
 
     The rows go to the driver as they are, without the per-row processing of
     :meth:`_DriverStatement.parameters`, so the values must be ones the driver
-    takes directly: str, int, bytes or None; the columns left out must have no default.
+    takes directly: str, int, bytes or None. The columns left out must have no default.
     """
     statement = _driver_statement(connection, f"insert {table.name}", lambda: insert(table), columns=columns, table=table)
     if statement.defaults:
