@@ -410,3 +410,25 @@ def test_failed_push_leaves_receipt_queued(test_pki, tmp_path):
 def _pushed_attempts(store) -> int:
     with store.session() as session:
         return session.scalar(select(func.sum(OutgoingReceipt.push_attempts))) or 0
+
+
+def test_driver_error_hides_values(tmp_path):
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import IntegrityError
+
+    from adapter.exchange.receiver import _run
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'driver.sqlite3'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE names (name TEXT UNIQUE)")
+
+    with pytest.raises(IntegrityError) as caught:
+        with engine.begin() as connection:
+            _run(connection, "INSERT INTO names VALUES (?)", ("Айгүл Сәрсенова",))
+            _run(connection, "INSERT INTO names VALUES (?)", ("Айгүл Сәрсенова",))
+
+    assert "UNIQUE" in str(caught.value)
+    assert "Айгүл" not in str(caught.value)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM names").scalar_one() == 0
+    engine.dispose()

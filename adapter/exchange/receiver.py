@@ -419,7 +419,7 @@ def _run(connection: Any, sql: str, parameters: Any, *, many: bool = False, fetc
             cursor.execute(sql, parameters)
         return cursor.fetchall() if fetch else []
     except connection.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, parameters, exc, connection.dialect.loaded_dbapi.Error) from exc
+        raise DBAPIError.instance(sql, parameters, exc, connection.dialect.loaded_dbapi.Error, hide_parameters=True) from exc
     finally:
         cursor.close()
 
