@@ -134,8 +134,8 @@ _file_cache: dict[tuple[str, int, int], tuple[x509.Certificate, ...]] = {}
 _file_cache_lock = threading.Lock()
 
 # The sets that _load_anchor_sets built from unchanged files, by the path,
-# setting, time and size of every file. Settings that name a folder are read again on each call,
-# because a folder's time does not change when a file in it does.
+# setting, time and size of every file. Settings that name a folder are read
+# again on each call, because a folder's time does not change when a file in it does.
 _anchor_sets: dict[tuple[tuple[str, str, int, int], ...], tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...], tuple[Problem, ...]]] = {}
 _ANCHOR_SETS_KEPT = 64
 
