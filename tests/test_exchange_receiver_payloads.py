@@ -178,6 +178,17 @@ def test_card_content_outside_base64_alphabet_refused(test_pki, config, encoded)
     assert "shot-1.png" in caught.value.localized("en")
 
 
+def test_card_content_split_by_comment(test_pki, config):
+    card, _signed = signed_card(test_pki, test_pki.head, config)
+    xml = card.to_xml()
+    encoded = base64.b64encode(card.attachments[0].content)
+    split = encoded[:8] + b"<!-- wrapped by a gateway -->" + encoded[8:]
+
+    parsed = parse_card(xml.replace(encoded, split, 1))
+
+    assert parsed.attachments[0].content == card.attachments[0].content
+
+
 def test_card_with_doctype_rejected(test_pki, config):
     card, _signed = signed_card(test_pki, test_pki.head, config)
     xml = card.to_xml().replace(b"?>", b'?><!DOCTYPE card [<!ENTITY x "y">]>', 1)

@@ -278,9 +278,9 @@ def _decode_base64(text: str) -> bytes:
     """Decode ``text`` under XML Schema's base64Binary rules; raise ValueError where it breaks them.
 
     XML whitespace may occur anywhere, and no other character outside the
-    base64 alphabet may occur at all. The padding must be complete, and the bits it leaves over
-    must be zero: the character before ``==`` is one of ``AQgw`` and the one
-    before a single ``=`` one of ``AEIMQUYcgkosw048``.
+    base64 alphabet may occur at all. The padding must be complete, and the
+    bits it leaves over must be zero: the character before ``==`` is one of
+    ``AQgw`` and the one before a single ``=`` one of ``AEIMQUYcgkosw048``.
     """
     data = "".join(text.split())
     if len(data) != len(text) and len(text) - len(data) != sum(text.count(space) for space in _XML_WHITESPACE):
@@ -359,8 +359,11 @@ def _read_file(element: etree._Element, location: str, problems: list[Problem]) 
     media_type = element.findtext(f"{_C}mediaType") or ""
     declared_size = int(element.findtext(f"{_C}size") or "0")
     declared_sha256 = element.findtext(f"{_C}sha256") or ""
+    content_element = element.find(f"{_C}content")
+    # A comment or processing instruction splits the text but is not part of the value.
+    text = (content_element.text or "") if len(content_element) == 0 else "".join(content_element.itertext())
     try:
-        content = _decode_base64(element.findtext(f"{_C}content") or "")
+        content = _decode_base64(text)
     except ValueError:
         problems.append(Problem("card-file", N_("the content of {value} is not valid base64"), field=f"{location}.content", value=name, location=location))
         return AttachedFile(name, media_type, b"")
