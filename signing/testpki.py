@@ -250,6 +250,7 @@ class TestPki:
         identities: dict[str, TestIdentity],
         ocsp_url: str,
         crl_url: str,
+        delta_crl_url: str | None = None,
     ) -> None:
         self.folder = folder
         self.password = password
@@ -262,6 +263,7 @@ class TestPki:
         self.ocsp_responder_cert_path = ocsp_signer.cert_path
         self.ocsp_url = ocsp_url
         self.crl_url = crl_url
+        self.delta_crl_url = delta_crl_url
         self.identities = identities
         self._root_key = root.private_key
         self._issuing_key = issuing.private_key
@@ -368,6 +370,7 @@ class TestPki:
         deputy_iin: str | None = None,
         ocsp_url: str = DEFAULT_OCSP_URL,
         crl_url: str = DEFAULT_CRL_URL,
+        delta_crl_url: str | None = None,
         now: dt.datetime | None = None,
         key_set: str = "default",
         key_cache: str | Path | None = None,
@@ -377,7 +380,8 @@ class TestPki:
         ``key_set`` selects another set of pooled keys, for a second PKI that
         must not share keys with the first (an untrusted CA). ``key_cache``
         keeps the generated keys as unencrypted PEM files in that folder, so
-        later processes skip generating them.
+        later processes skip generating them. ``delta_crl_url`` puts a freshest
+        CRL extension naming that URL into the end-entity certificates, as NCA does.
         """
         base = Path(folder)
         base.mkdir(parents=True, exist_ok=True)
@@ -391,7 +395,7 @@ class TestPki:
         def key(slot: str, *, ec_curve: bool = False) -> PrivateKey:
             return _pooled_key(key_set, slot, ec_curve=ec_curve, cache=cache)
 
-        issuer = _Issuer(base, password, moment, ocsp_url, crl_url)
+        issuer = _Issuer(base, password, moment, ocsp_url, crl_url, delta_crl_url)
         root = issuer.root_ca(key("root-ca"))
         issuing = issuer.issuing_ca(root, key("issuing-ca"))
         ocsp_signer = issuer.ocsp_signer(issuing, key("ocsp-responder"))
@@ -420,6 +424,7 @@ class TestPki:
             identities=identities,
             ocsp_url=ocsp_url,
             crl_url=crl_url,
+            delta_crl_url=delta_crl_url,
         )
 
     def revoke(self, identity: TestIdentity | x509.Certificate, *, at: dt.datetime, reason: x509.ReasonFlags = x509.ReasonFlags.key_compromise) -> None:
@@ -438,18 +443,22 @@ class TestPki:
         this_update: dt.datetime | None = None,
         next_update: dt.datetime | None = None,
         signed_by_root: bool = False,
+        number: int | None = None,
+        delta_of: int | None = None,
     ) -> bytes:
         """Return a DER CRL of the issuing CA listing the current revocations.
 
         ``signed_by_root`` signs it with the root key while naming the
-        issuing CA, for tests of a CRL with a wrong signature.
+        issuing CA, for tests of a CRL with a wrong signature. ``number`` is
+        the CRL number (default: ``this_update`` in seconds). ``delta_of``
+        makes it a delta CRL on the complete CRL of that number.
         """
         this_update = this_update or self.now - dt.timedelta(hours=1)
         next_update = next_update or self.now + dt.timedelta(days=7)
         with self._lock:
             revocations = dict(self.revocations)
         key = self._root_key if signed_by_root else self._issuing_key
-        return self._sign_crl(self.issuing_ca, key, revocations, this_update, next_update)
+        return self._sign_crl(self.issuing_ca, key, revocations, this_update, next_update, number=number, delta_of=delta_of)
 
     def write_crl(self, **crl_options: dt.datetime | bool | None) -> Path:
         """Write :meth:`crl` to :attr:`crl_path` and return the path."""
@@ -463,18 +472,23 @@ class TestPki:
         revocations: dict[int, _Revocation],
         this_update: dt.datetime,
         next_update: dt.datetime,
+        *,
+        number: int | None = None,
+        delta_of: int | None = None,
     ) -> bytes:
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(issuer.subject)
             .last_update(this_update)
             .next_update(next_update)
-            .add_extension(x509.CRLNumber(int(this_update.timestamp())), critical=False)
+            .add_extension(x509.CRLNumber(number if number is not None else int(this_update.timestamp())), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key()),  # type: ignore[arg-type]
                 critical=False,
             )
         )
+        if delta_of is not None:
+            builder = builder.add_extension(x509.DeltaCRLIndicator(delta_of), critical=True)
         for serial_number, revocation in sorted(revocations.items()):
             entry = (
                 x509.RevokedCertificateBuilder()
@@ -563,6 +577,7 @@ class _Issuer:
     now: dt.datetime
     ocsp_url: str
     crl_url: str
+    delta_crl_url: str | None = None
     _next_serial: Iterator[int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -658,6 +673,9 @@ class _Issuer:
                 critical=False,
             )
         )
+        if self.delta_crl_url is not None:
+            delta_point = x509.DistributionPoint([x509.UniformResourceIdentifier(self.delta_crl_url)], None, None, None)
+            builder = builder.add_extension(x509.FreshestCRL([delta_point]), critical=False)
         certificate = builder.sign(issuing.private_key, hashes.SHA256())
         chain = [issuing.certificate, root.certificate]
         return TestIdentity(
@@ -773,6 +791,8 @@ class OcspResponder:
         self.next_update = next_update
         self.request_count = 0
         self.crl_request_count = 0
+        #: The delta CRL served at :attr:`delta_crl_url`; none (HTTP 404) until a test sets it.
+        self.delta_crl: bytes | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -791,6 +811,11 @@ class OcspResponder:
     def crl_url(self) -> str:
         """URL of the issuing CA's CRL on this server."""
         return f"http://127.0.0.1:{self.port}/crl/issuing-ca.crl"
+
+    @property
+    def delta_crl_url(self) -> str:
+        """URL of :attr:`delta_crl` on this server."""
+        return f"http://127.0.0.1:{self.port}/delta-crl/issuing-ca-delta.crl"
 
     def start(self) -> OcspResponder:
         """Start serving in a daemon thread."""
@@ -843,6 +868,12 @@ def _make_handler(responder: OcspResponder) -> type[BaseHTTPRequestHandler]:
             self._send(responder.respond(self.rfile.read(length)), "application/ocsp-response")
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path.startswith("/delta-crl/"):
+                if responder.delta_crl is None:
+                    self.send_error(404)
+                    return
+                self._send(responder.delta_crl, "application/pkix-crl")
+                return
             if self.path.startswith("/crl/"):
                 crl = responder.crl()
                 if crl is None:
