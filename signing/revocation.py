@@ -5,7 +5,13 @@ Sources, in the order of ``[revocation] methods``:
 - OCSP, at ``ocsp_url`` or, when ``fetch = true``, at the URL in the
   certificate's authority information access extension;
 - CRLs from ``crl_files``, from ``crl_urls`` and, when ``fetch = true``, from
-  the certificate's CRL distribution points.
+  the certificate's CRL distribution points. A complete CRL is combined with
+  the newest usable delta CRL of the same issuer: one listed in ``crl_files``
+  or ``crl_urls`` (recognised by its delta CRL indicator) or, when
+  ``fetch = true``, downloaded from the freshest CRL extension of the
+  certificate or of the complete CRL. When the certificate or the CRL names a
+  delta CRL and none could be used, the status of the complete CRL is kept,
+  with a warning that later revocations are not seen.
 
 Nothing is fetched from the network unless a URL is configured or
 ``fetch = true``. Downloaded CRLs and OCSP responses are cached in memory and
@@ -375,6 +381,8 @@ class _Check:
     cache: RevocationCache
     session: requests.Session | None
     label: str = field(init=False)
+    #: Configured CRLs already read in this check, by location, so a delta CRL is read once.
+    crls: dict[str, x509.CertificateRevocationList] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.label = certificate_label(self.cert)
@@ -693,14 +701,133 @@ def _signature_valid(public_key: object, signature: bytes, data: bytes, hash_alg
 
 
 def _crl_attempts(check: _Check) -> Iterator[Callable[[], RevocationStatus]]:
-    # NOTE: delta CRLs (the freshest CRL extension) are not read; configure NCA's full CRLs.
     for path in check.settings.crl_files:
-        yield lambda path=path: _check_crl(check, _read_crl_file(check, path), path)
+        yield lambda path=path: _check_complete_crl(check, _configured_crl(check, path, _read_crl_file), path)
     urls = list(check.settings.crl_urls)
     if check.settings.fetch:
         urls.extend(url for url in describe_certificate(check.cert).crl_urls if url not in urls)
     for url in urls:
-        yield lambda url=url: _check_crl(check, _download_crl(check, url), url)
+        yield lambda url=url: _check_complete_crl(check, _configured_crl(check, url, _download_crl), url)
+
+
+def _configured_crl(check: _Check, location: str, read: Callable[[_Check, str], x509.CertificateRevocationList]) -> x509.CertificateRevocationList:
+    crl = check.crls.get(location)
+    if crl is None:
+        crl = check.crls[location] = read(check, location)
+    return crl
+
+
+def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _delta_base_number(crl: x509.CertificateRevocationList) -> int | None:
+    """Return the number of the complete CRL that a delta CRL updates, or ``None`` for a complete CRL."""
+    try:
+        return crl.extensions.get_extension_for_class(x509.DeltaCRLIndicator).value.crl_number
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _freshest_urls(extensions: x509.Extensions) -> list[str]:
+    try:
+        points = extensions.get_extension_for_class(x509.FreshestCRL).value
+    except (x509.ExtensionNotFound, ValueError):
+        return []
+    return [name.value for point in points for name in (point.full_name or ()) if isinstance(name, x509.UniformResourceIdentifier)]
+
+
+def _check_complete_crl(check: _Check, crl: x509.CertificateRevocationList, location: str) -> RevocationStatus:
+    """Return the status from the complete CRL ``crl``, updated by the newest usable delta CRL."""
+    base_number = _delta_base_number(crl)
+    if base_number is not None:
+        raise _Undetermined(
+            Problem(
+                "crl-delta-only",
+                N_("the CRL {location} is a delta CRL, which lists only the changes since CRL number {number}; give the complete CRL of its issuer too"),
+                params={"location": location, "number": base_number},
+            )
+        )
+    status = _check_crl(check, crl, location)
+
+    named = list(dict.fromkeys([*_freshest_urls(check.cert.extensions), *_freshest_urls(crl.extensions)]))
+    number = _crl_number(crl)
+    failures: list[Problem] = []
+    newest: tuple[int, x509.CertificateRevocationList, str] | None = None
+    covered = False
+    for delta, delta_location in _delta_crls(check, named, failures):
+        delta_number = _crl_number(delta)
+        delta_base = _delta_base_number(delta)
+        # RFC 5280, 5.2.4: a delta CRL updates the complete CRLs numbered from its
+        # base CRL number on, and adds something only when its own number is higher.
+        if number is None or delta_number is None or delta_base is None or delta_base > number:
+            continue
+        if delta_number <= number:
+            covered = True
+            continue
+        try:
+            _check_current(check, delta, delta_location)
+        except _Undetermined as undetermined:
+            failures.append(undetermined.problem)
+            continue
+        if newest is None or delta_number > newest[0]:
+            newest = (delta_number, delta, delta_location)
+
+    if newest is not None:
+        return _apply_delta(check, status, crl, location, newest[1], newest[2])
+    if covered or status.revoked or not (named or failures):
+        return status
+
+    warning = Problem(
+        "crl-delta-unread",
+        N_("certificate {certificate} was checked against the complete CRL {location} of {this_update} only, because no usable delta CRL ({delta}) was read, so revocations since then are not seen; add the delta CRL to [revocation] crl_files or crl_urls, or set fetch = true"),
+        params={"certificate": check.label, "location": location, "this_update": _format_time(crl.last_update_utc), "delta": ", ".join(named) or "-"},
+    )
+    return dataclasses.replace(status, problems=(*status.problems, *failures, warning))
+
+
+def _delta_crls(check: _Check, named: list[str], failures: list[Problem]) -> Iterator[tuple[x509.CertificateRevocationList, str]]:
+    """Yield the verified delta CRLs of the issuer: configured ones, then, with ``fetch``, those at the ``named`` URLs.
+
+    A configured CRL that cannot be read is reported by its own attempt as a
+    complete CRL, so only the failures of a delta CRL go to ``failures``.
+    """
+    configured = [(path, _read_crl_file) for path in check.settings.crl_files] + [(url, _download_crl) for url in check.settings.crl_urls]
+    fetched = [(url, _download_crl) for url in named if url not in check.settings.crl_urls] if check.settings.fetch else []
+    for location, read in [*configured, *fetched]:
+        try:
+            delta = _configured_crl(check, location, read)
+        except _Undetermined as undetermined:
+            if (location, read) in fetched:
+                failures.append(undetermined.problem)
+            continue
+        if _delta_base_number(delta) is None or delta.issuer != check.issuer.subject:
+            continue
+        try:
+            _verify_crl(check, delta, location)
+        except _Undetermined as undetermined:
+            failures.append(undetermined.problem)
+            continue
+        yield delta, location
+
+
+def _apply_delta(
+    check: _Check,
+    status: RevocationStatus,
+    crl: x509.CertificateRevocationList,
+    location: str,
+    delta: x509.CertificateRevocationList,
+    delta_location: str,
+) -> RevocationStatus:
+    next_updates = [moment for moment in (crl.next_update_utc, delta.next_update_utc) if moment is not None]
+    source = RevocationSource(RevocationMethod.CRL, f"{location} + {delta_location}", delta.last_update_utc, min(next_updates, default=None))
+    entry = delta.get_revoked_certificate_by_serial_number(check.cert.serial_number)
+    if entry is None:
+        return dataclasses.replace(status, source=source)
+    return _status_of_entry(check, entry, source)
 
 
 def _read_crl_file(check: _Check, path: str) -> x509.CertificateRevocationList:
@@ -772,6 +899,18 @@ def _verify_crl(check: _Check, crl: x509.CertificateRevocationList, location: st
 
 def _check_crl(check: _Check, crl: x509.CertificateRevocationList, location: str) -> RevocationStatus:
     _verify_crl(check, crl, location)
+    _check_current(check, crl, location)
+    source = RevocationSource(RevocationMethod.CRL, location, crl.last_update_utc, crl.next_update_utc)
+    entry = crl.get_revoked_certificate_by_serial_number(check.cert.serial_number)
+    # NOTE: a CA may drop expired certificates from later CRLs, so the absence of an
+    # entry in a CRL issued after the certificate expired is weaker evidence than it looks.
+    if entry is None:
+        return check.result(CertStatus.GOOD, source)
+    return _status_of_entry(check, entry, source)
+
+
+def _check_current(check: _Check, crl: x509.CertificateRevocationList, location: str) -> None:
+    """Raise :class:`_Undetermined` unless ``crl`` is current at the time checked and not from the future."""
     this_update = crl.last_update_utc
     next_update = crl.next_update_utc
     if next_update is not None and check.at > next_update:
@@ -791,12 +930,9 @@ def _check_crl(check: _Check, crl: x509.CertificateRevocationList, location: str
             )
         )
 
-    source = RevocationSource(RevocationMethod.CRL, location, this_update, next_update)
-    entry = crl.get_revoked_certificate_by_serial_number(check.cert.serial_number)
-    # NOTE: a CA may drop expired certificates from later CRLs, so the absence of an
-    # entry in a CRL issued after the certificate expired is weaker evidence than it looks.
-    if entry is None:
-        return check.result(CertStatus.GOOD, source)
+
+def _status_of_entry(check: _Check, entry: x509.RevokedCertificate, source: RevocationSource) -> RevocationStatus:
+    """Return the status that a CRL entry for the certificate gives."""
     reason = None
     try:
         reason = _reason_name(entry.extensions.get_extension_for_class(x509.CRLReason).value.reason)

@@ -73,8 +73,10 @@ def test_nca_crl_valid_key(nca_dir):
     assert status.status is CertStatus.GOOD
     assert status.acceptable
     assert status.revocation_time is None
-    assert status.problems == ()
     assert status.source.next_update == dt.datetime(2022, 9, 25, 4, 18, 29, tzinfo=UTC)
+    # The certificate names NCA's delta CRL, which is not among the files given.
+    assert [problem.code for problem in status.problems] == ["crl-delta-unread"]
+    assert "nca_d_rsa_test.crl" in status.problems[0].localized("en")
 
 
 def test_nca_authentication_key_revoked(nca_dir):

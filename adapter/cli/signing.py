@@ -258,7 +258,7 @@ def register(group: click.Group) -> None:
     @group.command("verify", help=N_("Verify the signature of the XML document FILE: integrity, trust, revocation and who may sign. Exit code 0 only when all pass."), short_help=N_("Verify a signed XML document."))
     @click.argument("file", type=click.Path(dir_okay=False, exists=True))
     @click.option("--trust", "trust_dir", type=click.Path(exists=True), default=None, help=N_("Folder or file with the trusted CA certificates (default: the configuration)."))
-    @click.option("--crl", "crl_files", type=click.Path(dir_okay=False, exists=True), multiple=True, help=N_("CRL file (DER or PEM) to check revocation with; repeat it for the CRL of each CA."))
+    @click.option("--crl", "crl_files", type=click.Path(dir_okay=False, exists=True), multiple=True, help=N_("CRL file (DER or PEM) to check revocation with; repeat it for the CRL of each CA and for a delta CRL."))
     @click.option("--at", "at", metavar="TIME", default=None, help=N_("Check the certificate as of TIME (ISO 8601 with time zone, or 'now'); default: the signed signing time."))
     @click.option("--sender-bin", metavar="BIN", default=None, help=N_("BIN the document must come from."))
     @pass_context
