@@ -197,10 +197,12 @@ def test_transition_log_is_append_only(store):
     assert [t.state for t in store.timeline(document_id)] == [DocumentState.SIGNED]
 
 
-def test_transition_log_rejects_raw_sql(sqlite_store):
-    store = sqlite_store
+def test_transition_log_rejects_raw_sql(store):
     document_id = _signed(store)
-    for statement in ("UPDATE outgoing_transitions SET state = 'decided'", "DELETE FROM outgoing_transitions"):
+    statements = ["UPDATE outgoing_transitions SET state = 'decided'", "DELETE FROM outgoing_transitions"]
+    if store.database.dialect == "postgresql":
+        statements.append("TRUNCATE outgoing_transitions CASCADE")
+    for statement in statements:
         with pytest.raises(StoreError) as caught:
             with store.database.session() as session:
                 session.execute(text(statement))

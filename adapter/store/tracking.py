@@ -266,7 +266,8 @@ class FactDecision(Base):
     __table_args__ = (UniqueConstraint("document_pk", "fact_number", name="uq_fact_decisions_fact"),)
 
 
-# NOTE: only SQLite gets the trigger; on PostgreSQL the log is append-only through the ORM alone.
+# Triggers keep the log append-only for raw SQL too, on both databases. A
+# database created by a release without them has the ORM guard below only.
 for _operation in ("UPDATE", "DELETE"):
     event.listen(
         StateTransition.__table__,
@@ -276,6 +277,20 @@ for _operation in ("UPDATE", "DELETE"):
             "BEGIN SELECT RAISE(ABORT, 'outgoing_transitions is append-only'); END"
         ).execute_if(dialect="sqlite"),
     )
+for _statement in (
+    "CREATE FUNCTION outgoing_transitions_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'outgoing_transitions is append-only'; END $$",
+    "CREATE TRIGGER outgoing_transitions_no_change BEFORE UPDATE OR DELETE ON outgoing_transitions "
+    "FOR EACH ROW EXECUTE FUNCTION outgoing_transitions_append_only()",
+    "CREATE TRIGGER outgoing_transitions_no_truncate BEFORE TRUNCATE ON outgoing_transitions "
+    "FOR EACH STATEMENT EXECUTE FUNCTION outgoing_transitions_append_only()",
+):
+    event.listen(StateTransition.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+event.listen(
+    StateTransition.__table__,
+    "after_drop",
+    DDL("DROP FUNCTION IF EXISTS outgoing_transitions_append_only()").execute_if(dialect="postgresql"),
+)
 
 
 @event.listens_for(StateTransition, "before_update")
