@@ -350,15 +350,18 @@ def test_config_builds_service(test_pki, tmp_path):
 class _PushEndpoint(BaseChannelHandler):
     """A sender's endpoint for pushed receipts that records what arrives."""
 
-    def __init__(self, receiver_certificate) -> None:
+    def __init__(self, receiver_certificate, *, answer_after: float = 0.0) -> None:
         self.receiver_certificate = receiver_certificate
         self.received: list[tuple[str, bytes]] = []
+        # Seconds between recording a receipt and answering, as a slow sender takes.
+        self.answer_after = answer_after
 
     def trust_sender(self, certificate) -> bool:
         return certificate == self.receiver_certificate
 
     def send_message(self, request, payload, caller) -> SyncReply:
         self.received.append((request.message_id, unwrap_receipt_message(payload)))
+        time.sleep(self.answer_after)
         return SyncReply()
 
 
@@ -370,7 +373,9 @@ def _wait_for(condition, seconds: float = 10.0) -> None:
 
 
 def test_receipts_pushed_to_sender_endpoint(test_pki, tmp_path):
-    endpoint = _PushEndpoint(test_pki.receiver.certificate)
+    # The delivered receipt's push is still waiting for its answer when the
+    # registration pushes, and must not be sent a second time.
+    endpoint = _PushEndpoint(test_pki.receiver.certificate, answer_after=0.5)
     push_server = ServerThread(SoapApplication(endpoint))
     side = _start(test_pki, tmp_path, push_endpoints={SENDER_ID: push_server.url})
     gateway = _client(side.url, signer_of(test_pki.head))

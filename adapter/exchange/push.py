@@ -11,6 +11,7 @@ always be pulled with ``getMessages``.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 #: Attempts after which a receipt is no longer pushed; it stays available to ``getMessages``.
 MAX_PUSH_ATTEMPTS = 20
 
+# Pushes of one process run one at a time, so the receiving service's
+# background push and an operator command's push never send a receipt twice.
+_push_lock = threading.Lock()
+
 
 def push_receipts(
     store: Database,
@@ -38,44 +43,49 @@ def push_receipts(
     sender_id: str | None = None,
 ) -> int:
     """Push every queued receipt of the senders in ``endpoints`` (or of ``sender_id`` only); return how many were delivered."""
+    targets = {key: url for key, url in endpoints.items() if sender_id is None or key == sender_id}
+    with _push_lock:
+        return sum(_push_to(store, signer, target, url, participant_id=participant_id, service_id=service_id) for target, url in targets.items())
+
+
+def _push_to(store: Database, signer: Any, target: str, url: str, *, participant_id: str, service_id: str) -> int:
+    """Push the queued receipts of sender ``target`` to ``url``; return how many were delivered."""
     from ..transport import GatewayClient, GatewaySettings
 
-    targets = {key: url for key, url in endpoints.items() if sender_id is None or key == sender_id}
-    delivered = 0
-    for target, url in targets.items():
-        with store.session() as session:
-            pending = [
-                (row.id, row.message_id, row.kind, row.xml)
-                for row in session.scalars(
-                    select(OutgoingReceipt)
-                    .where(
-                        OutgoingReceipt.sender_id == target,
-                        OutgoingReceipt.state == QueueState.QUEUED.value,
-                        OutgoingReceipt.push_attempts < MAX_PUSH_ATTEMPTS,
-                    )
-                    .order_by(OutgoingReceipt.id)
+    with store.session() as session:
+        pending = [
+            (row.id, row.message_id, row.kind, row.xml)
+            for row in session.scalars(
+                select(OutgoingReceipt)
+                .where(
+                    OutgoingReceipt.sender_id == target,
+                    OutgoingReceipt.state == QueueState.QUEUED.value,
+                    OutgoingReceipt.push_attempts < MAX_PUSH_ATTEMPTS,
                 )
-            ]
-        if not pending:
-            continue
-        settings = GatewaySettings(endpoint=url, sender_id=participant_id, service_id=service_id, route_id="", retry_attempts=2)
-        # The caller's push lock is per process, so two workers of the receiving
-        # service may push the same receipt at once. The sender stores it once:
-        # a repeated messageId returns the stored receipt, and the unique
-        # gateway message id rejects a concurrent second insert. That push then
-        # fails here and is logged, while the other one marks the receipt delivered.
-        with GatewayClient(settings, signer=signer) as client:
-            for row_id, message_id, kind, xml in pending:
-                try:
-                    client.send_message(receipt_message(xml, kind), message_id=message_id)
-                except EdmsAdapterError as exc:
-                    logger.warning("push of receipt message %s to sender %s failed: %s", message_id, target, exc.localized("en"))
-                    _record(store, row_id, delivered=False)
-                    # The endpoint is failing: keep the rest for the next round.
-                    break
-                _record(store, row_id, delivered=True)
-                delivered += 1
-                logger.debug("receipt message %s pushed to sender %s", message_id, target)
+                .order_by(OutgoingReceipt.id)
+            )
+        ]
+    if not pending:
+        return 0
+    settings = GatewaySettings(endpoint=url, sender_id=participant_id, service_id=service_id, route_id="", retry_attempts=2)
+    # The lock above is per process, so two workers of the receiving service
+    # may still push the same receipt at once. The sender stores it once: a
+    # repeated messageId returns the stored receipt, and the unique gateway
+    # message id rejects a concurrent second insert. That push then fails here
+    # and is logged, while the other one marks the receipt delivered.
+    delivered = 0
+    with GatewayClient(settings, signer=signer) as client:
+        for row_id, message_id, kind, xml in pending:
+            try:
+                client.send_message(receipt_message(xml, kind), message_id=message_id)
+            except EdmsAdapterError as exc:
+                logger.warning("push of receipt message %s to sender %s failed: %s", message_id, target, exc.localized("en"))
+                _record(store, row_id, delivered=False)
+                # The endpoint is failing: keep the rest for the next round.
+                break
+            _record(store, row_id, delivered=True)
+            delivered += 1
+            logger.debug("receipt message %s pushed to sender %s", message_id, target)
     return delivered
 
 

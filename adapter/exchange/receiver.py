@@ -497,7 +497,6 @@ class ReceiverService:
         self.store = store
         self.language = normalize_language(self.settings.language) or normalize_language(config.general.language) or DEFAULT_LANGUAGE
         self._trusted_certificates = self._load_trusted_senders()
-        self._push_lock = threading.Lock()
         # The checks import these on first use; importing them now spares the
         # first sender a wait of about half a second.
         import signing.verify  # noqa: F401
@@ -821,8 +820,7 @@ class ReceiverService:
         """Push queued receipts to the senders of ``[receiver] push_endpoints``; return how many were delivered."""
         from .push import push_configured
 
-        with self._push_lock:
-            return push_configured(self.settings, self.store, self.signer, sender_id=sender_id)
+        return push_configured(self.settings, self.store, self.signer, sender_id=sender_id)
 
     def _push_soon(self, sender_id: str) -> None:
         """Push in a background thread, so the sender's SendMessage gets its response without waiting."""
