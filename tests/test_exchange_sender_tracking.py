@@ -210,6 +210,25 @@ def test_transition_log_rejects_raw_sql(store):
     assert [t.state for t in store.timeline(document_id)] == [DocumentState.SIGNED]
 
 
+def test_postgresql_log_table_created_again(postgres):
+    url = postgres.database_url()
+    database = open_database(url)
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP TABLE outgoing_transitions"))
+    database.close()
+
+    # The trigger function outlives the table, and opening creates both again.
+    reopened = TrackingStore(open_database(url))
+    try:
+        document_id = _signed(reopened)
+        with pytest.raises(StoreError):
+            with reopened.database.session() as session:
+                session.execute(text("DELETE FROM outgoing_transitions"))
+        assert [t.state for t in reopened.timeline(document_id)] == [DocumentState.SIGNED]
+    finally:
+        reopened.close()
+
+
 def test_lookup_by_number_and_unknown(store):
     _signed(store, number="A-1")
     newer = _signed(store, number="A-1")

@@ -278,7 +278,7 @@ for _operation in ("UPDATE", "DELETE"):
         ).execute_if(dialect="sqlite"),
     )
 for _statement in (
-    "CREATE FUNCTION outgoing_transitions_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "CREATE OR REPLACE FUNCTION outgoing_transitions_append_only() RETURNS trigger LANGUAGE plpgsql AS "
     "$$ BEGIN RAISE EXCEPTION 'outgoing_transitions is append-only'; END $$",
     "CREATE TRIGGER outgoing_transitions_no_change BEFORE UPDATE OR DELETE ON outgoing_transitions "
     "FOR EACH ROW EXECUTE FUNCTION outgoing_transitions_append_only()",
