@@ -366,6 +366,19 @@ def test_concurrent_registrations_get_distinct_numbers(desk, test_pki):
     assert [number[-4:] for number in numbers] == ["0001", "0002", "0003", "0004"]
 
 
+def test_receive_without_insert_returning(desk, test_pki, monkeypatch):
+    service, registrar = desk
+    # SQLite before 3.35 has no RETURNING: the id then comes from lastrowid.
+    monkeypatch.setattr(service.store.engine.dialect, "insert_returning", False)
+
+    first = _receive(service, test_pki, number="R-1")
+    second = _receive(service, test_pki, number="R-2")
+
+    assert second == first + 1
+    assert registrar.get(second).doc_no == "R-2"
+    assert [receipt.document_id for receipt in _queued(service)] == [first, second]
+
+
 def test_inbox_on_postgresql(test_pki, tmp_path):
     pytest.importorskip("psycopg", reason="the PostgreSQL driver psycopg is not installed")
     import subprocess

@@ -405,8 +405,8 @@ def _driver_statement(connection: Any, name: str, build: Any, *, columns: tuple[
     return statement
 
 
-def _run(connection: Any, sql: str, parameters: Any, *, many: bool = False, fetch: bool = False) -> list[Any]:
-    """Run ``sql`` on the DB-API cursor of ``connection``; return the rows when ``fetch``.
+def _run(connection: Any, sql: str, parameters: Any, *, many: bool = False, fetch: bool = False) -> Any:
+    """Run ``sql`` on the DB-API cursor of ``connection``; return the rows when ``fetch``, else the cursor's lastrowid.
 
     A driver error is raised as SQLAlchemy's, as ``connection.execute`` would,
     so :meth:`Database.transaction` reports it as a StoreError.
@@ -417,7 +417,7 @@ def _run(connection: Any, sql: str, parameters: Any, *, many: bool = False, fetc
             cursor.executemany(sql, parameters)
         else:
             cursor.execute(sql, parameters)
-        return cursor.fetchall() if fetch else []
+        return cursor.fetchall() if fetch else getattr(cursor, "lastrowid", None)
     except connection.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, parameters, exc, connection.dialect.loaded_dbapi.Error, hide_parameters=True) from exc
     finally:
@@ -425,14 +425,21 @@ def _run(connection: Any, sql: str, parameters: Any, *, many: bool = False, fetc
 
 
 def _insert(connection: Any, table: Any, values: dict[str, Any], *, returning_id: bool = False) -> Any:
-    """Insert one row of ``values`` into ``table``; return its id when ``returning_id``."""
+    """Insert one row of ``values`` into ``table``; return its id when ``returning_id``.
+
+    The id comes from RETURNING where the database has it, and otherwise
+    (SQLite before 3.35) from the cursor's lastrowid.
+    """
     columns = tuple(values)
-    name = f"insert {table.name}" + (" returning id" if returning_id else "")
+    returning = returning_id and connection.dialect.insert_returning
+    name = f"insert {table.name}" + (" returning id" if returning else "")
     statement = _driver_statement(
-        connection, name, lambda: insert(table).returning(table.c.id) if returning_id else insert(table), columns=columns, table=table
+        connection, name, lambda: insert(table).returning(table.c.id) if returning else insert(table), columns=columns, table=table
     )
-    rows = _run(connection, statement.sql, statement.parameters(values), fetch=returning_id)
-    return rows[0][0] if returning_id else None
+    result = _run(connection, statement.sql, statement.parameters(values), fetch=returning)
+    if not returning_id:
+        return None
+    return result[0][0] if returning else result
 
 
 def _executemany(connection: Any, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
