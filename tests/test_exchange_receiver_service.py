@@ -397,6 +397,30 @@ def test_receipts_pushed_to_sender_endpoint(test_pki, tmp_path):
     assert remaining == []
 
 
+def test_pushes_during_a_slow_push_coalesce(test_pki, tmp_path):
+    endpoint = _PushEndpoint(test_pki.receiver.certificate, answer_after=0.3)
+    push_server = ServerThread(SoapApplication(endpoint))
+    side = _start(test_pki, tmp_path, push_endpoints={SENDER_ID: push_server.url})
+    gateway = _client(side.url, signer_of(test_pki.head))
+    try:
+        message_ids = [str(uuid.uuid4()) for _ in range(3)]
+        for number, message_id in enumerate(message_ids, start=1):
+            card, _signed = signed_card(test_pki, test_pki.head, side.config, number=f"P-{number}")
+            gateway.send_message(_payload(card), message_id=message_id)
+        # Each message started a background push; the later ones leave their
+        # receipts to the push already running, which makes another round.
+        _wait_for(lambda: len(endpoint.received) == 3)
+        _wait_for(lambda: _pull(gateway) == [])
+    finally:
+        gateway.close()
+        side.server.stop()
+        push_server.stop()
+        side.store.close()
+
+    documents = [verify_receipt(xml, certificates=[test_pki.receiver.certificate]).document.message_id for _message_id, xml in endpoint.received]
+    assert sorted(documents) == sorted(message_ids)
+
+
 def test_failed_push_leaves_receipt_queued(test_pki, tmp_path):
     side = _start(test_pki, tmp_path, push_endpoints={SENDER_ID: "http://127.0.0.1:9/"})
     gateway = _client(side.url, signer_of(test_pki.head))

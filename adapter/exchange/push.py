@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -28,9 +30,17 @@ logger = logging.getLogger(__name__)
 #: Attempts after which a receipt is no longer pushed; it stays available to ``getMessages``.
 MAX_PUSH_ATTEMPTS = 20
 
-# Pushes of one process run one at a time, so the receiving service's
-# background push and an operator command's push never send a receipt twice.
-_push_lock = threading.Lock()
+@dataclass
+class _SenderPushes:
+    """The pushes of one process to one sender: one at a time, so no receipt is sent twice."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Set when a push that does not wait found the lock held: the running push then makes another round.
+    again: bool = False
+
+
+_senders: dict[str, _SenderPushes] = {}
+_senders_guard = threading.Lock()
 
 
 def push_receipts(
@@ -41,11 +51,45 @@ def push_receipts(
     participant_id: str,
     service_id: str,
     sender_id: str | None = None,
+    wait: bool = True,
 ) -> int:
-    """Push every queued receipt of the senders in ``endpoints`` (or of ``sender_id`` only); return how many were delivered."""
+    """Push every queued receipt of the senders in ``endpoints`` (or of ``sender_id`` only); return how many were delivered.
+
+    Pushes of this process to one sender run one at a time. With ``wait``
+    a push waits for the running one and then makes its own round. Without
+    it, the call returns 0 at once and the running push makes one more round,
+    so a busy service starts no queue of waiting threads.
+    """
     targets = {key: url for key, url in endpoints.items() if sender_id is None or key == sender_id}
-    with _push_lock:
-        return sum(_push_to(store, signer, target, url, participant_id=participant_id, service_id=service_id) for target, url in targets.items())
+    delivered = 0
+    for target, url in targets.items():
+        delivered += _one_at_a_time(target, lambda target=target, url=url: _push_to(store, signer, target, url, participant_id=participant_id, service_id=service_id), wait=wait)
+    return delivered
+
+
+def _one_at_a_time(target: str, push: Callable[[], int], *, wait: bool) -> int:
+    with _senders_guard:
+        pushes = _senders.setdefault(target, _SenderPushes())
+        if not wait and not pushes.lock.acquire(blocking=False):
+            pushes.again = True
+            return 0
+    if wait:
+        pushes.lock.acquire()
+    delivered = 0
+    released = False
+    try:
+        while True:
+            delivered += push()
+            # Checked and released under the guard, so a request for another round is never lost.
+            with _senders_guard:
+                if not pushes.again:
+                    pushes.lock.release()
+                    released = True
+                    return delivered
+                pushes.again = False
+    finally:
+        if not released:
+            pushes.lock.release()
 
 
 def _push_to(store: Database, signer: Any, target: str, url: str, *, participant_id: str, service_id: str) -> int:
@@ -68,8 +112,8 @@ def _push_to(store: Database, signer: Any, target: str, url: str, *, participant
     if not pending:
         return 0
     settings = GatewaySettings(endpoint=url, sender_id=participant_id, service_id=service_id, route_id="", retry_attempts=2)
-    # The lock above is per process, so two workers of the receiving service
-    # may still push the same receipt at once. The sender stores it once: a
+    # Pushes are one at a time per process only, so two workers of the
+    # receiving service may still push the same receipt at once. The sender stores it once: a
     # repeated messageId returns the stored receipt, and the unique gateway
     # message id rejects a concurrent second insert. That push then fails here
     # and is logged, while the other one marks the receipt delivered.
@@ -89,7 +133,7 @@ def _push_to(store: Database, signer: Any, target: str, url: str, *, participant
     return delivered
 
 
-def push_configured(settings: Any, store: Database, signer: Any, *, sender_id: str | None = None) -> int:
+def push_configured(settings: Any, store: Database, signer: Any, *, sender_id: str | None = None, wait: bool = True) -> int:
     """Push queued receipts to the senders of ``settings.push_endpoints`` (a :class:`~adapter.exchange.receiver.ReceiverSettings`)."""
     from .receiver import RECEIPT_SERVICE_ID
 
@@ -102,6 +146,7 @@ def push_configured(settings: Any, store: Database, signer: Any, *, sender_id: s
         participant_id=settings.participant_id,
         service_id=RECEIPT_SERVICE_ID,
         sender_id=sender_id,
+        wait=wait,
     )
 
 

@@ -823,11 +823,15 @@ class ReceiverService:
 
     # -- push -------------------------------------------------------------------
 
-    def push(self, sender_id: str | None = None) -> int:
-        """Push queued receipts to the senders of ``[receiver] push_endpoints``; return how many were delivered."""
+    def push(self, sender_id: str | None = None, *, wait: bool = True) -> int:
+        """Push queued receipts to the senders of ``[receiver] push_endpoints``; return how many were delivered.
+
+        Without ``wait``, a push to a sender that is already being pushed to
+        returns 0 at once and leaves the receipts to the running push.
+        """
         from .push import push_configured
 
-        return push_configured(self.settings, self.store, self.signer, sender_id=sender_id)
+        return push_configured(self.settings, self.store, self.signer, sender_id=sender_id, wait=wait)
 
     def _push_soon(self, sender_id: str) -> None:
         """Push in a background thread, so the sender's SendMessage gets its response without waiting."""
@@ -836,7 +840,7 @@ class ReceiverService:
 
     def _push_logged(self, sender_id: str) -> None:
         try:
-            self.push(sender_id)
+            self.push(sender_id, wait=False)
         except Exception:  # noqa: BLE001 - a background thread has no caller to raise to
             logger.exception("push of receipts to sender %s failed", sender_id)
 
