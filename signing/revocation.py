@@ -6,12 +6,14 @@ Sources, in the order of ``[revocation] methods``:
   certificate's authority information access extension;
 - CRLs from ``crl_files``, from ``crl_urls`` and, when ``fetch = true``, from
   the certificate's CRL distribution points. A complete CRL is combined with
-  the newest usable delta CRL of the same issuer: one listed in ``crl_files``
-  or ``crl_urls`` (recognised by its delta CRL indicator) or, when
-  ``fetch = true``, downloaded from the freshest CRL extension of the
+  the newest usable delta CRL of the same issuer and scope: one listed in
+  ``crl_files`` or ``crl_urls`` (recognised by its delta CRL indicator) or,
+  when ``fetch = true``, downloaded from the freshest CRL extension of the
   certificate or of the complete CRL. When the certificate or the CRL names a
   delta CRL and none could be used, the status of the complete CRL is kept,
-  with a warning that later revocations are not seen.
+  with a warning that later revocations are not seen. A delta CRL on a newer
+  complete CRL than the one read makes the status from that CRL undetermined,
+  unless the delta CRL lists the certificate as revoked.
 
 Nothing is fetched from the network unless a URL is configured or
 ``fetch = true``. Downloaded CRLs and OCSP responses are cached in memory and
@@ -465,7 +467,9 @@ def check_revocation(
                 logger.debug("no revocation status for %s from this source: %s", check.label, undetermined.problem.code)
                 problems.append(undetermined.problem)
                 continue
-            cache.put_status(status_key, status, ttl=settings.status_cache_seconds)
+            # A status with a warning about a source that failed is not kept, so the next check tries that source again.
+            if all(problem.code == "crl-delta-unread" for problem in status.problems):
+                cache.put_status(status_key, status, ttl=settings.status_cache_seconds)
             return status
 
     if not tried:
@@ -755,30 +759,48 @@ def _check_complete_crl(check: _Check, crl: x509.CertificateRevocationList, loca
 
     named = list(dict.fromkeys([*_freshest_urls(check.cert.extensions), *_freshest_urls(crl.extensions)]))
     number = _crl_number(crl)
+    scope = _scope(crl)
     failures: list[Problem] = []
     newest: tuple[int, x509.CertificateRevocationList, str] | None = None
-    covered = False
+    superseded: list[tuple[int, x509.CertificateRevocationList, str]] = []
     for delta, delta_location in _delta_crls(check, named, failures):
         delta_number = _crl_number(delta)
         delta_base = _delta_base_number(delta)
-        # RFC 5280, 5.2.4: a delta CRL updates the complete CRLs numbered from its
-        # base CRL number on, and adds something only when its own number is higher.
-        if number is None or delta_number is None or delta_base is None or delta_base > number:
-            continue
-        if delta_number <= number:
-            covered = True
+        # RFC 5280, 5.2.4 and 6.3.3: a delta CRL updates the complete CRLs of the
+        # same scope numbered from its base CRL number on, and adds something
+        # only when its own number is higher.
+        if number is None or delta_number is None or delta_base is None or _scope(delta) != scope or delta_number <= number:
             continue
         try:
             _check_current(check, delta, delta_location)
         except _Undetermined as undetermined:
             failures.append(undetermined.problem)
             continue
-        if newest is None or delta_number > newest[0]:
+        if delta_base > number:
+            superseded.append((delta_base, delta, delta_location))
+        elif newest is None or delta_number > newest[0]:
             newest = (delta_number, delta, delta_location)
 
+    # A delta CRL on a newer complete CRL cannot be combined with this one, but
+    # the revocations it lists were signed by the CA all the same.
+    for _base, delta, delta_location in superseded:
+        entry = delta.get_revoked_certificate_by_serial_number(check.cert.serial_number)
+        if entry is not None:
+            listed = _status_of_entry(check, entry, _delta_source(crl, location, delta, delta_location))
+            if listed.revoked:
+                return listed
     if newest is not None:
         return _apply_delta(check, status, crl, location, newest[1], newest[2])
-    if covered or status.revoked or not (named or failures):
+    if superseded:
+        newer_base, _delta, delta_location = max(superseded, key=lambda item: item[0])
+        raise _Undetermined(
+            Problem(
+                "crl-superseded",
+                N_("the CRL {location} (number {number}) is older than the complete CRL number {base} that the delta CRL {delta} updates; use the newer complete CRL"),
+                params={"location": location, "number": number, "base": newer_base, "delta": delta_location},
+            )
+        )
+    if status.revoked or not (named or failures):
         return status
 
     warning = Problem(
@@ -789,15 +811,60 @@ def _check_complete_crl(check: _Check, crl: x509.CertificateRevocationList, loca
     return dataclasses.replace(status, problems=(*status.problems, *failures, warning))
 
 
+def _scope(crl: x509.CertificateRevocationList) -> x509.IssuingDistributionPoint | None:
+    """Return the issuing distribution point that limits what ``crl`` covers, or ``None`` when it covers everything."""
+    try:
+        return crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _covers(cert: x509.Certificate, scope: x509.IssuingDistributionPoint | None) -> bool:
+    """Return whether a CRL with the issuing distribution point ``scope`` covers every revocation of ``cert`` (RFC 5280, 6.3.3 b.2)."""
+    if scope is None:
+        return True
+    if scope.only_contains_attribute_certs or scope.indirect_crl or scope.only_some_reasons is not None:
+        return False
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if (scope.only_contains_ca_certs and not is_ca) or (scope.only_contains_user_certs and is_ca):
+        return False
+    if scope.full_name:
+        try:
+            points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        except x509.ExtensionNotFound:
+            return False
+        named = {name for point in points for name in (point.full_name or ())}
+        return any(name in named for name in scope.full_name)
+    return True
+
+
+# Configured CRL locations found not to be delta CRLs of an issuer, by
+# (location, issuer key), with the time until which that holds. They are not
+# read again in the search for delta CRLs until then.
+_not_deltas: dict[tuple[str, str, bytes], dt.datetime] = {}
+_not_deltas_lock = threading.Lock()
+_NOT_DELTAS_KEPT = 1024
+
+
 def _delta_crls(check: _Check, named: list[str], failures: list[Problem]) -> Iterator[tuple[x509.CertificateRevocationList, str]]:
     """Yield the verified delta CRLs of the issuer: configured ones, then, with ``fetch``, those at the ``named`` URLs.
 
     A configured CRL that cannot be read is reported by its own attempt as a
     complete CRL, so only the failures of a delta CRL go to ``failures``.
     """
-    configured = [(path, _read_crl_file) for path in check.settings.crl_files] + [(url, _download_crl) for url in check.settings.crl_urls]
-    fetched = [(url, _download_crl) for url in named if url not in check.settings.crl_urls] if check.settings.fetch else []
+    issuer_key = fingerprint_sha256(check.issuer)
+    now = check.cache.clock()
+    configured = [(path, _read_crl_file) for path in check.settings.crl_files] + [(url, _fetch_crl) for url in check.settings.crl_urls]
+    fetched = [(url, _fetch_crl) for url in named if url not in check.settings.crl_urls] if check.settings.fetch else []
     for location, read in [*configured, *fetched]:
+        memo_key = (location, _file_version(location) if read is _read_crl_file else "", issuer_key)
+        with _not_deltas_lock:
+            until = _not_deltas.get(memo_key)
+        if until is not None and now < until:
+            continue
         try:
             delta = _configured_crl(check, location, read)
         except _Undetermined as undetermined:
@@ -805,13 +872,40 @@ def _delta_crls(check: _Check, named: list[str], failures: list[Problem]) -> Ite
                 failures.append(undetermined.problem)
             continue
         if _delta_base_number(delta) is None or delta.issuer != check.issuer.subject:
+            with _not_deltas_lock:
+                if len(_not_deltas) >= _NOT_DELTAS_KEPT:
+                    _not_deltas.clear()
+                _not_deltas[memo_key] = delta.next_update_utc or now + dt.timedelta(hours=1)
             continue
         try:
             _verify_crl(check, delta, location)
         except _Undetermined as undetermined:
             failures.append(undetermined.problem)
             continue
+        if read is _fetch_crl:
+            check.cache.put(f"crl|{location}", delta.public_bytes(serialization.Encoding.DER), delta.next_update_utc)
         yield delta, location
+
+
+def _file_version(path: str) -> str:
+    try:
+        stat = os.stat(os.path.expanduser(path))
+    except OSError:
+        return ""
+    return f"{stat.st_mtime_ns}:{stat.st_size}"
+
+
+def _fetch_crl(check: _Check, url: str) -> x509.CertificateRevocationList:
+    """Return the CRL at ``url`` from the cache or downloaded, not verified: the caller verifies a download before caching it."""
+    cached = check.cache.get(f"crl|{url}")
+    if cached is not None:
+        return _parse_crl(cached, url)
+    return _parse_crl(_http(check, url, method="GET"), url)
+
+
+def _delta_source(crl: x509.CertificateRevocationList, location: str, delta: x509.CertificateRevocationList, delta_location: str) -> RevocationSource:
+    next_updates = [moment for moment in (crl.next_update_utc, delta.next_update_utc) if moment is not None]
+    return RevocationSource(RevocationMethod.CRL, f"{location} + {delta_location}", delta.last_update_utc, min(next_updates, default=None))
 
 
 def _apply_delta(
@@ -822,12 +916,16 @@ def _apply_delta(
     delta: x509.CertificateRevocationList,
     delta_location: str,
 ) -> RevocationStatus:
-    next_updates = [moment for moment in (crl.next_update_utc, delta.next_update_utc) if moment is not None]
-    source = RevocationSource(RevocationMethod.CRL, f"{location} + {delta_location}", delta.last_update_utc, min(next_updates, default=None))
+    source = _delta_source(crl, location, delta, delta_location)
     entry = delta.get_revoked_certificate_by_serial_number(check.cert.serial_number)
     if entry is None:
         return dataclasses.replace(status, source=source)
-    return _status_of_entry(check, entry, source)
+    updated = _status_of_entry(check, entry, source)
+    # A certificate on hold at the time checked stays revoked then, even if the
+    # delta CRL lists a later, final revocation.
+    if status.revoked and updated.revoked_later:
+        return dataclasses.replace(status, source=source)
+    return updated
 
 
 def _read_crl_file(check: _Check, path: str) -> x509.CertificateRevocationList:
@@ -900,6 +998,14 @@ def _verify_crl(check: _Check, crl: x509.CertificateRevocationList, location: st
 def _check_crl(check: _Check, crl: x509.CertificateRevocationList, location: str) -> RevocationStatus:
     _verify_crl(check, crl, location)
     _check_current(check, crl, location)
+    if not _covers(check.cert, _scope(crl)):
+        raise _Undetermined(
+            Problem(
+                "crl-other-scope",
+                N_("the CRL {location} does not cover certificate {certificate}: its issuing distribution point limits it to other certificates, reasons or distribution points; use the CRL named in the certificate"),
+                params={"location": location, "certificate": check.label},
+            )
+        )
     source = RevocationSource(RevocationMethod.CRL, location, crl.last_update_utc, crl.next_update_utc)
     entry = crl.get_revoked_certificate_by_serial_number(check.cert.serial_number)
     # NOTE: a CA may drop expired certificates from later CRLs, so the absence of an

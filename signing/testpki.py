@@ -445,20 +445,22 @@ class TestPki:
         signed_by_root: bool = False,
         number: int | None = None,
         delta_of: int | None = None,
+        scope: x509.IssuingDistributionPoint | None = None,
     ) -> bytes:
         """Return a DER CRL of the issuing CA listing the current revocations.
 
         ``signed_by_root`` signs it with the root key while naming the
         issuing CA, for tests of a CRL with a wrong signature. ``number`` is
         the CRL number (default: ``this_update`` in seconds). ``delta_of``
-        makes it a delta CRL on the complete CRL of that number.
+        makes it a delta CRL on the complete CRL of that number, and ``scope``
+        limits what it covers with an issuing distribution point.
         """
         this_update = this_update or self.now - dt.timedelta(hours=1)
         next_update = next_update or self.now + dt.timedelta(days=7)
         with self._lock:
             revocations = dict(self.revocations)
         key = self._root_key if signed_by_root else self._issuing_key
-        return self._sign_crl(self.issuing_ca, key, revocations, this_update, next_update, number=number, delta_of=delta_of)
+        return self._sign_crl(self.issuing_ca, key, revocations, this_update, next_update, number=number, delta_of=delta_of, scope=scope)
 
     def write_crl(self, **crl_options: dt.datetime | bool | None) -> Path:
         """Write :meth:`crl` to :attr:`crl_path` and return the path."""
@@ -475,6 +477,7 @@ class TestPki:
         *,
         number: int | None = None,
         delta_of: int | None = None,
+        scope: x509.IssuingDistributionPoint | None = None,
     ) -> bytes:
         builder = (
             x509.CertificateRevocationListBuilder()
@@ -489,6 +492,8 @@ class TestPki:
         )
         if delta_of is not None:
             builder = builder.add_extension(x509.DeltaCRLIndicator(delta_of), critical=True)
+        if scope is not None:
+            builder = builder.add_extension(scope, critical=True)
         for serial_number, revocation in sorted(revocations.items()):
             entry = (
                 x509.RevokedCertificateBuilder()

@@ -158,3 +158,119 @@ def test_delta_url_needs_fetch(tmp_path):
 
     assert status.status is CertStatus.GOOD
     assert _codes(status) == ["crl-delta-unread"]
+
+
+CA_CERTIFICATES_ONLY = x509.IssuingDistributionPoint(
+    full_name=None,
+    relative_name=None,
+    only_contains_user_certs=False,
+    only_contains_ca_certs=True,
+    only_some_reasons=None,
+    indirect_crl=False,
+    only_contains_attribute_certs=False,
+)
+
+
+def test_delta_of_other_scope_not_applied(pki, tmp_path):
+    base = _write(tmp_path, "base.crl", pki.crl(number=BASE))
+    pki.revoke(pki.head, at=pki.now - dt.timedelta(minutes=30))
+    matching = _write(tmp_path, "delta-11.crl", pki.crl(number=BASE + 1, delta_of=BASE))
+    other_scope = _write(tmp_path, "delta-12.crl", pki.crl(number=BASE + 2, delta_of=BASE, scope=CA_CERTIFICATES_ONLY))
+
+    status = _check(pki, RevocationSettings(crl_files=(base, other_scope, matching)))
+
+    assert status.status is CertStatus.REVOKED
+    assert status.source.location == f"{base} + {matching}"
+
+
+def test_complete_crl_of_other_scope_not_used(pki, tmp_path):
+    ca_only = _write(tmp_path, "ca-only.crl", pki.crl(number=BASE, scope=CA_CERTIFICATES_ONLY))
+
+    status = _check(pki, RevocationSettings(crl_files=(ca_only,)))
+
+    assert status.status is CertStatus.UNKNOWN
+    assert _codes(status) == ["crl-other-scope", "revocation-unknown"]
+
+
+def test_delta_on_newer_complete_crl(pki, tmp_path):
+    old_base = _write(tmp_path, "base-10.crl", pki.crl(number=BASE))
+    new_base = _write(tmp_path, "base-12.crl", pki.crl(number=BASE + 2))
+    clean_delta = _write(tmp_path, "delta-13-clean.crl", pki.crl(number=BASE + 3, delta_of=BASE + 2))
+    pki.revoke(pki.head, at=pki.now - dt.timedelta(minutes=30))
+    listing_delta = _write(tmp_path, "delta-13.crl", pki.crl(number=BASE + 3, delta_of=BASE + 2))
+
+    # The delta lists the certificate: revoked, though it cannot update the old complete CRL.
+    listed = _check(pki, RevocationSettings(crl_files=(old_base, listing_delta)))
+    # It does not list it: the old complete CRL is superseded, and the newer one gives the status.
+    superseded = _check(pki, RevocationSettings(crl_files=(old_base, clean_delta)))
+    newer_used = _check(pki, RevocationSettings(crl_files=(old_base, new_base, clean_delta)))
+
+    assert listed.status is CertStatus.REVOKED
+    assert superseded.status is CertStatus.UNKNOWN
+    assert _codes(superseded)[0] == "crl-superseded"
+    assert newer_used.status is CertStatus.GOOD
+    assert newer_used.source.location == f"{new_base} + {clean_delta}"
+    assert newer_used.problems == ()
+
+
+def test_hold_stays_revoked_before_final_revocation(pki, tmp_path):
+    pki.revoke(pki.head, at=pki.now - dt.timedelta(hours=2), reason=x509.ReasonFlags.certificate_hold)
+    base = _write(tmp_path, "base.crl", pki.crl(number=BASE))
+    pki.revoke(pki.head, at=pki.now + dt.timedelta(hours=1))
+    delta = _write(tmp_path, "delta.crl", pki.crl(number=BASE + 1, delta_of=BASE))
+
+    status = _check(pki, RevocationSettings(crl_files=(base, delta)))
+
+    assert status.status is CertStatus.REVOKED
+    assert status.revocation_reason == "certificateHold"
+    assert status.source.location == f"{base} + {delta}"
+
+
+def test_old_delta_keeps_warning_of_unread_one(tmp_path):
+    pki = TestPki.create(tmp_path / "pki", delta_crl_url="http://127.0.0.1:9/delta.crl")
+    old_delta = _write(tmp_path, "old-delta.crl", pki.crl(number=BASE - 1, delta_of=BASE - 2))
+    base = _write(tmp_path, "base.crl", pki.crl(number=BASE))
+
+    status = _check(pki, RevocationSettings(crl_files=(base, old_delta)))
+
+    assert status.status is CertStatus.GOOD
+    assert _codes(status) == ["crl-delta-unread"]
+
+
+def test_other_crls_not_read_again_for_deltas(pki, tmp_path, monkeypatch):
+    from signing import revocation
+
+    base = _write(tmp_path, "base.crl", pki.crl(number=BASE))
+    reads: list[str] = []
+    original = revocation._read_crl_file
+
+    def counted(check, path):
+        reads.append(path)
+        return original(check, path)
+
+    monkeypatch.setattr(revocation, "_read_crl_file", counted)
+    settings = RevocationSettings(crl_files=(base, str(pki.root_crl_path)), status_cache_seconds=0)
+    for _ in range(3):
+        assert _check(pki, settings).status is CertStatus.GOOD
+
+    # The root CA's CRL is no delta of the issuing CA: read once, then remembered.
+    assert reads.count(str(pki.root_crl_path)) == 1
+    assert reads.count(base) == 3
+
+
+def test_status_with_failed_delta_not_cached(tmp_path):
+    with OcspResponder() as responder:
+        pki = TestPki.create(tmp_path / "pki", ocsp_url=responder.url, crl_url=responder.crl_url, delta_crl_url=responder.delta_crl_url)
+        responder.pki = pki
+        cache = RevocationCache()
+        settings = RevocationSettings(fetch=True, methods=("crl",))
+        base_number = x509.load_der_x509_crl(pki.crl()).extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+        # The delta CRL is missing (HTTP 404) on the first check.
+        first = check_revocation(pki.head.certificate, pki.issuing_ca, at=pki.now, settings=settings, cache=cache)
+        pki.revoke(pki.head, at=pki.now - dt.timedelta(minutes=30))
+        responder.delta_crl = pki.crl(number=base_number + 1, delta_of=base_number)
+        second = check_revocation(pki.head.certificate, pki.issuing_ca, at=pki.now, settings=settings, cache=cache)
+
+    assert first.status is CertStatus.GOOD
+    assert second.status is CertStatus.REVOKED
