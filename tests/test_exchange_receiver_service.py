@@ -317,6 +317,12 @@ def test_untrusted_transport_key_fault(side, test_pki, tmp_path):
         gateway.close()
     assert caught.value.code == "SENDER_NOT_TRUSTED"
     assert _count(side.store, ReceivedDocument) == 0
+    # The fault names the certificate by serial number and issuer, never by its holder.
+    text = str(caught.value)
+    assert f"{foreign.head.certificate.serial_number:x}" in text
+    assert foreign.head.iin not in text
+    assert foreign.head.person.surname not in text
+    assert "[trust]" in text
 
 
 def test_trusted_senders_pin_transport_key(test_pki, tmp_path):

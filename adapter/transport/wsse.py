@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from lxml import etree
 
 from signing.algorithms import CanonicalizationMethod, DigestMethod, SignatureMethod
+from signing.certificates import certificate_label
 
 from ..errors import VerificationError
 from ..i18n import N_
@@ -248,9 +249,9 @@ def _check_trust(certificate: x509.Certificate, trust: Trust, at: dt.datetime) -
     if callable(trust):
         if trust(certificate) is False:
             raise EnvelopeSignatureError(
-                N_("the signer's certificate {subject} is not trusted"),
+                N_("the signer's certificate {subject} is not trusted; check that its issuing CA certificate is in [trust] anchors or intermediates"),
                 reason="untrusted",
-                subject=certificate.subject.rfc4514_string(),
+                subject=certificate_label(certificate),
             )
         return
     pinned = {c.fingerprint(hashes.SHA256()) for c in trust}
@@ -258,13 +259,13 @@ def _check_trust(certificate: x509.Certificate, trust: Trust, at: dt.datetime) -
         raise EnvelopeSignatureError(
             N_("the signer's certificate {subject} is not among the trusted sender certificates; add it to the trusted certificates"),
             reason="untrusted",
-            subject=certificate.subject.rfc4514_string(),
+            subject=certificate_label(certificate),
         )
     if not certificate.not_valid_before_utc <= at <= certificate.not_valid_after_utc:
         raise EnvelopeSignatureError(
             N_("the signer's certificate {subject} is not valid at {time}"),
             reason="untrusted",
-            subject=certificate.subject.rfc4514_string(),
+            subject=certificate_label(certificate),
             time=at.isoformat(timespec="seconds"),
         )
 
