@@ -353,6 +353,22 @@ def test_config_builds_service(test_pki, tmp_path):
     assert app.handler.settings.registration_number_format == "{year}/{seq:05d}"
 
 
+def test_missing_trust_file_stops_service(test_pki, tmp_path):
+    from adapter.errors import ConfigError
+
+    config = make_config(test_pki, tmp_path)
+    data = {section: dict(values) for section, values in config.data.items()}
+    data["trust"]["anchors"] = [str(tmp_path / "absent-root.pem")]
+    store = open_inbox(Config(data), f"sqlite:///{tmp_path / 'inbox-absent.sqlite3'}")
+    try:
+        with pytest.raises(ConfigError) as caught:
+            create_wsgi_app(Config(data), signer=signer_of(test_pki.receiver), store=store)
+    finally:
+        store.close()
+    assert caught.value.key == "trust.anchors"
+    assert "absent-root.pem" in str(caught.value)
+
+
 class _PushEndpoint(BaseChannelHandler):
     """A sender's endpoint for pushed receipts that records what arrives."""
 

@@ -504,6 +504,11 @@ class ReceiverService:
         self.store = store
         self.language = normalize_language(self.settings.language) or normalize_language(config.general.language) or DEFAULT_LANGUAGE
         self._trusted_certificates = self._load_trusted_senders()
+        # A missing or unreadable [trust] file stops the service at startup
+        # with its setting named, instead of rejecting every sender later.
+        from signing.trust import TrustSettings, load_trust_anchors
+
+        load_trust_anchors(TrustSettings.from_config(config))
         # The checks import these on first use; importing them now spares the
         # first sender a wait of about half a second.
         import signing.verify  # noqa: F401
