@@ -46,6 +46,20 @@ def test_demo_command_prints_timeline(tmp_path):
     assert "sent: sent" not in output
     assert (tmp_path / "demo" / "pki").is_dir()
 
+    # A second run into the same folder would replace the first run's keys.
+    root_certificate = (tmp_path / "demo" / "pki" / "root-ca.pem").read_bytes()
+    again = subprocess.run(
+        [sys.executable, "-c", CLI, "--lang", "en", "demo", "--data", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert again.returncode != 0
+    assert "already holds a demo" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1, again.stderr
+    assert (tmp_path / "demo" / "pki" / "root-ca.pem").read_bytes() == root_certificate
+
 
 def test_demo_command_in_kazakh(tmp_path):
     environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import EdmsAdapterError
+from ..errors import EdmsAdapterError, InputError
 from ..i18n import N_, gettext, translate
 from ..store.tracking import DocumentStatus, FactDecisionRecord, ReceiptRecord, Transition
 
@@ -68,6 +68,13 @@ def run_demo(data_dir: Path | None = None, *, report: Callable[[str], Any] = pri
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return result
+    if (data_dir / "pki").exists():
+        # A second run would issue new keys over the first run's, which other settings may point at.
+        raise InputError(
+            N_("the folder {value} already holds a demo's test PKI and databases; give --data an empty folder, or remove this one first"),
+            field="data",
+            value=str(data_dir),
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     result = _run(data_dir.resolve(), report)
     return DemoResult(result.document_id, result.status, result.timeline, result.decisions, result.receipts, data_dir.resolve())
