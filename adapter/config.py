@@ -11,7 +11,7 @@ type with a :class:`~adapter.errors.ConfigError` that names the key::
 
     @dataclass(frozen=True)
     class GatewaySettings:
-        endpoint: str = "http://127.0.0.1:8080/SyncChannel"
+        endpoint: str = "http://127.0.0.1:8090/SyncChannel"
         timeout_seconds: float = 30.0
 
     settings = config.section("gateway", GatewaySettings)
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import ConfigError
-from .i18n import N_
+from .i18n import N_, normalize_language
 
 __all__ = [
     "Config",
@@ -48,6 +48,9 @@ T = TypeVar("T")
 
 CONFIG_ENV = "EDMS_ADAPTER_CONFIG"
 
+#: The tables a configuration file may have; config.example.toml documents each.
+SECTIONS = ("general", "documents", "signing", "trust", "revocation", "gateway", "service", "store", "sender", "receiver")
+
 
 @dataclass(frozen=True, slots=True)
 class GeneralSettings:
@@ -57,6 +60,15 @@ class GeneralSettings:
     language: str = ""
     #: Folder for the tracking database, inbox files and caches.
     data_dir: str = "~/.local/share/edms-adapter"
+
+    def __post_init__(self) -> None:
+        if self.language and normalize_language(self.language) is None:
+            raise ConfigError(
+                N_("invalid value {value!r} for setting {key}: expected {expected}"),
+                key="general.language",
+                value=self.language,
+                expected="kk | ru | en",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,4 +286,14 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         message, params = toml_syntax_problem(str(found), exc)
         raise ConfigError(message, **params) from exc
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        # A misspelt table would otherwise leave its settings at their defaults without a word.
+        raise ConfigError(
+            N_("unknown table [{section}] in {file}; the known tables are: {known}"),
+            key=unknown[0],
+            section=unknown[0],
+            file=str(found),
+            known=", ".join(f"[{name}]" for name in SECTIONS),
+        )
     return Config(data, path=found.resolve())

@@ -68,6 +68,28 @@ def test_invalid_toml_names_file(tmp_path):
     assert str(path) in str(caught.value)
 
 
+def test_misspelt_table_names_file(tmp_path):
+    path = tmp_path / "typo.toml"
+    path.write_text('[reciever]\nkey = "receiver.p12"\n', encoding="utf-8")
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert caught.value.key == "reciever"
+    assert "[reciever]" in caught.value.localized("en")
+    assert "[receiver]" in caught.value.localized("en")
+    assert str(path) in caught.value.localized("en")
+
+
+def test_unknown_language_rejected():
+    with pytest.raises(ConfigError) as caught:
+        Config({"general": {"language": "fr"}}).general
+
+    assert caught.value.key == "general.language"
+    assert "'fr'" in caught.value.localized("en")
+    assert Config({"general": {"language": "kk_KZ.UTF-8"}}).general.language == "kk_KZ.UTF-8"
+
+
 def test_env_variable_names_file(monkeypatch, tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[general]\ndata_dir = "state"\n', encoding="utf-8")
