@@ -127,3 +127,13 @@ def test_derived_value_is_built_once():
     assert config.derived(("example",), build) == ("built", 1)
     assert config.derived(("other",), build) == ("built", 2)
     assert calls == [config, config]
+
+
+def test_default_sender_reaches_default_receiver():
+    from urllib.parse import urlsplit
+
+    from adapter.exchange.receiver import ReceiverSettings
+    from adapter.transport.settings import GatewaySettings
+
+    endpoint = urlsplit(GatewaySettings().endpoint)
+    assert (endpoint.hostname, endpoint.port) == (ReceiverSettings().host, ReceiverSettings().port)

@@ -21,7 +21,7 @@ class GatewaySettings:
     """The ``[gateway]`` table: where and how the client reaches the gateway."""
 
     #: SyncChannel endpoint URL.
-    endpoint: str = "http://127.0.0.1:8080/SyncChannel"
+    endpoint: str = "http://127.0.0.1:8090/SyncChannel"
     #: AsyncChannel endpoint URL; empty means the SyncChannel endpoint.
     async_endpoint: str = ""
     #: Interaction from the gateway's registry.
@@ -73,9 +73,10 @@ class GatewaySettings:
 class ServiceSettings:
     """The ``[service]`` table: the receiving SOAP service's transport."""
 
-    #: Address to listen on.
+    #: Not used: ``serve`` listens on ``[receiver] host`` and ``port`` (or
+    #: ``[sender] push_host`` and ``push_port``). Kept so older files still load.
     host: str = "127.0.0.1"
-    #: TCP port to listen on.
+    #: Not used, like :attr:`host`.
     port: int = 8080
     #: Worker threads that handle requests, in each worker process.
     threads: int = 4
