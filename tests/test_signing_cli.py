@@ -54,6 +54,27 @@ def test_sign_then_verify(signed_file, config_file, capsys):
     assert "Result: the document is valid" in out
 
 
+def test_verify_logs_no_info_lines(signed_file, config_file):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    completed = subprocess.run(
+        [sys.executable, "-c", "import sys; from adapter.cli.main import main; sys.exit(main())", "--lang", "en", "--config", str(config_file), "verify", str(signed_file)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(root)),
+        timeout=120,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert "Result: the document is valid" in completed.stdout
+    # The result is the output; the log shows only warnings and errors.
+    assert " INFO " not in completed.stderr
+
+
 def test_verify_in_kazakh_and_russian(signed_file, config_file, capsys):
     assert main(["--lang", "kk", "--config", str(config_file), "verify", str(signed_file)]) == 0
     assert "Нәтиже: құжат жарамды" in capsys.readouterr().out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -343,10 +342,6 @@ def roster_due_command(obj: Any) -> None:
 def demo_command(obj: Any, data_dir: str | None) -> None:
     from ..exchange.demo import run_demo
 
-    if not obj.verbose:
-        # The demo prints its own steps; the per-exchange INFO lines would bury them.
-        for name in ("adapter", "signing"):
-            logging.getLogger(name).setLevel(logging.WARNING)
     result = run_demo(Path(data_dir) if data_dir else None, report=click.echo)
     click.echo("")
     for line in format_status(result.status):

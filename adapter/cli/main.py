@@ -38,8 +38,10 @@ def cli(ctx: click.Context, language: str | None, config_path: str | None, verbo
     config = load_config(config_path)
     chosen = language or i18n.normalize_language(config.general.language) or i18n.language_from_locale() or i18n.DEFAULT_LANGUAGE
     i18n.set_language(chosen)
+    # A command's own output is its result; the log shows warnings and errors
+    # only. 'serve' lowers this to INFO, one line per exchange.
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

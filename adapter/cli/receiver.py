@@ -157,6 +157,8 @@ def serve_command(context: CliContext, role: str, host: str | None, port: int | 
     from ..transport.settings import ServiceSettings
 
     config = context.config
+    if not context.verbose:
+        logging.getLogger().setLevel(logging.INFO)
     service = config.section("service", ServiceSettings)
     worker_count = workers or service.workers
     if role == "sender":
