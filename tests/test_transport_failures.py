@@ -78,6 +78,10 @@ def test_connection_refused_is_transient(sender):
         client.send_message(_card())
     assert caught.value.attempts == 3
     assert len(sleeps) == 2
+    # The message says what happened in plain words, without the HTTP library's text.
+    assert "refused" in caught.value.localized("en")
+    assert "HTTPConnectionPool" not in caught.value.localized("en")
+    assert "HTTPConnectionPool" not in caught.value.localized("ru")
 
 
 def test_timeout_is_transient(sender):
@@ -349,3 +353,25 @@ def test_schema_files_served(sender, query, status, root):
     if root is not None:
         assert etree.fromstring(response.content).tag == root
         assert b'schemaLocation="common.xsd"' not in response.content
+
+
+def test_unknown_host_named_plainly(sender):
+    import requests
+    import urllib3
+
+    def unresolved():
+        # The chain requests builds when a host name does not resolve, made here without a DNS query.
+        try:
+            try:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            except socket.gaierror as lookup:
+                raise urllib3.exceptions.NameResolutionError("gateway.invalid", None, lookup) from lookup
+        except urllib3.exceptions.NameResolutionError as failure:
+            raise requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/", failure)) from failure
+
+    client = GatewayClient(gateway_settings("http://gateway.invalid/"), signer=sender.signer)
+    with pytest.raises(TransientTransportError) as caught:
+        client._call_once("SendMessage", "http://gateway.invalid/", unresolved)
+
+    assert "host name of http://gateway.invalid/ was not found" in caught.value.localized("en")
+    assert "NameResolutionError" not in caught.value.localized("en")

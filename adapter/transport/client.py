@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -246,8 +247,15 @@ class GatewayClient:
                 read=self.settings.read_timeout,
             ) from exc
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            cause = _os_cause(exc)
+            if isinstance(cause, ConnectionRefusedError):
+                raise TransientTransportError(
+                    N_("connection to {endpoint} refused: nothing listens there; check gateway.endpoint and that the gateway is running"), endpoint=endpoint
+                ) from exc
+            if isinstance(cause, socket.gaierror):
+                raise TransientTransportError(N_("the host name of {endpoint} was not found; check gateway.endpoint and the DNS settings"), endpoint=endpoint) from exc
             raise TransientTransportError(
-                N_("connection to {endpoint} failed: {reason}"), endpoint=endpoint, reason=str(exc)
+                N_("connection to {endpoint} failed: {reason}"), endpoint=endpoint, reason=str(cause or exc)
             ) from exc
         except requests.exceptions.RequestException as exc:
             raise TransportError(N_("request to {endpoint} failed: {reason}"), endpoint=endpoint, reason=str(exc)) from exc
@@ -497,3 +505,19 @@ class GatewayClient:
             )
 
         return self._exchange("getMessageStatus", self._async_endpoint, message_id, call, lambda r: r.state.value)
+
+
+def _os_cause(exc: BaseException) -> OSError | None:
+    """Return the operating system's error under a requests or urllib3 connection error, or ``None``."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and not isinstance(current, requests.exceptions.RequestException) and type(current).__module__ in ("builtins", "socket"):
+            return current
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__, *getattr(current, "args", ())]
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+    return None
