@@ -159,6 +159,18 @@ def test_cert_info_of_key_and_certificate(test_pki, config_file, monkeypatch, ca
     assert "первый руководитель" in out
 
 
+def test_cert_info_shows_revocation(test_pki, config_file, monkeypatch, capsys):
+    monkeypatch.setenv(PASSWORD_VARIABLE, test_pki.password)
+
+    assert main(["--lang", "en", "--config", str(config_file), "cert-info", str(test_pki.revoked.p12_path)]) == 0
+    revoked = capsys.readouterr().out
+    assert main(["--lang", "en", "--config", str(config_file), "cert-info", str(test_pki.head.p12_path)]) == 0
+    good = capsys.readouterr().out
+
+    assert "Revocation: revoked" in revoked
+    assert "Revocation: not revoked" in good
+
+
 def test_cert_info_of_nca_authentication_key(nca_dir, monkeypatch, capsys):
     monkeypatch.setenv("NCA_PASSWORD", NCA_PASSWORD)
     assert main(["--lang", "en", "cert-info", str(nca_dir / "individual_auth_rsa_revoked.p12"), "--password-env", "NCA_PASSWORD"]) == 0

@@ -217,13 +217,33 @@ def _extended_key_usage_name(oid: str) -> str:
     return f"{_(name)} ({oid})" if name else oid
 
 
-def _print_certificates(certificates) -> None:
+def _print_certificates(certificates, config=None, chain=()) -> None:
+    """Describe each certificate; with ``config``, also the first one's revocation status, found with ``chain``."""
     from signing.certificates import describe_certificate
 
     for index, cert in enumerate(certificates):
         if index:
             click.echo("")
         _print_certificate(describe_certificate(cert))
+        if index == 0 and config is not None:
+            _print_revocation(cert, (*certificates[1:], *chain), config)
+
+
+def _print_revocation(cert, others, config) -> None:
+    """Print the revocation status of ``cert`` now, when [trust] anchors are configured to find its issuer."""
+    from signing.revocation import CertStatus, RevocationPolicy, RevocationSettings, check_revocation
+    from signing.trust import TrustSettings, validate_path
+
+    revocation = RevocationSettings.from_config(config)
+    if not TrustSettings.from_config(config).anchors or revocation.policy == RevocationPolicy.OFF.value:
+        return
+    now = dt.datetime.now(dt.timezone.utc)
+    path = validate_path(cert, intermediates=tuple(others), at=now, settings=config)
+    revoked: bool | None = None
+    if path.trusted and len(path.chain) > 1:
+        status = check_revocation(cert, path.chain[1], at=now, settings=revocation)
+        revoked = True if status.revoked else False if status.status is CertStatus.GOOD else None
+    click.echo(f"{_('Revocation')}: {_yes_no(revoked, N_('revoked'), N_('not revoked'), N_('unknown'))}")
 
 
 def _role_names(info) -> list[str]:
@@ -291,9 +311,11 @@ def register(group: click.Group) -> None:
                 _print_certificates(getattr(exc, "certificates", ()))
                 raise
             certificates = [signer.certificate]
+            chain = tuple(getattr(signer, "chain", ()))
             close = getattr(signer, "close", None)
             if close is not None:
                 close()
         else:
             certificates = load_certificates(source)
-        _print_certificates(certificates)
+            chain = ()
+        _print_certificates(certificates, ctx_obj.config, chain)
