@@ -291,7 +291,7 @@ def register(group: click.Group) -> None:
         if not result.ok:
             raise VerificationError(N_("{path}: the document is not valid; see the problems above"), path=file)
 
-    @group.command("cert-info", help=N_("Show the holder, IIN, BIN, role, key usage and validity of a certificate, a PKCS#12 key or a pkcs11: key."), short_help=N_("Describe a certificate or key."))
+    @group.command("cert-info", help=N_("Show the holder, IIN, BIN, role, key usage and validity of a certificate, a PKCS#12 key or a pkcs11: key, and its revocation status when [trust] anchors are configured."), short_help=N_("Describe a certificate or key."))
     @click.argument("source", metavar="KEY_OR_CERT")
     @_with_password_options
     @pass_context
