@@ -45,6 +45,10 @@ def test_demo_command_prints_timeline(tmp_path):
     assert "confirmed facts 1-22 and rejected fact 23" in output
     assert "sent: sent" not in output
     assert (tmp_path / "demo" / "pki").is_dir()
+    password_file = tmp_path / "demo" / "pki" / "password.txt"
+    assert str(password_file) in output
+    assert password_file.read_text(encoding="utf-8").strip() == "Qwerty12"
+    assert "Qwerty12" not in output
 
     # A second run into the same folder would replace the first run's keys.
     root_certificate = (tmp_path / "demo" / "pki" / "root-ca.pem").read_bytes()

@@ -29,7 +29,7 @@ EXIT_USAGE = 2
 @click.group(
     help=N_("Prepare, sign, send and receive notifications about prohibited content through the state EDMS."),
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--lang", "language", type=click.Choice(i18n.LANGUAGES), default=None, help=N_("Language of messages and rendered forms: kk, ru or en (default: configuration, then the locale)."))
+@click.option("--lang", "language", type=click.Choice(i18n.LANGUAGES), default=None, help=N_("Language of messages and help: kk, ru or en (default: configuration, then the locale). Forms are rendered in the document's own language unless render --lang chooses another."))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help=N_("Configuration file (default: $EDMS_ADAPTER_CONFIG, ./edms-adapter.toml, ~/.config/edms-adapter/config.toml)."))
 @click.option("-v", "--verbose", is_flag=True, help=N_("Show DEBUG log lines and tracebacks."))
 @click.version_option(package_name="edms-adapter", message="%(prog)s %(version)s")

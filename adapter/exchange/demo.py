@@ -64,7 +64,7 @@ def run_demo(data_dir: Path | None = None, *, report: Callable[[str], Any] = pri
     if data_dir is None:
         folder = Path(tempfile.mkdtemp(prefix="edms-adapter-demo-"))
         try:
-            result = _run(folder, report)
+            result = _run(folder, report, kept=False)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return result
@@ -76,7 +76,7 @@ def run_demo(data_dir: Path | None = None, *, report: Callable[[str], Any] = pri
             value=str(data_dir),
         )
     data_dir.mkdir(parents=True, exist_ok=True)
-    result = _run(data_dir.resolve(), report)
+    result = _run(data_dir.resolve(), report, kept=True)
     return DemoResult(result.document_id, result.status, result.timeline, result.decisions, result.receipts, data_dir.resolve())
 
 
@@ -194,11 +194,18 @@ class LoopbackExchange:
             self._responder = None
 
 
-def _run(folder: Path, report: Callable[[str], Any]) -> DemoResult:
+def _run(folder: Path, report: Callable[[str], Any], *, kept: bool) -> DemoResult:
     from .sender import SenderClient
 
     with LoopbackExchange(folder) as exchange:
-        report(translate(N_("Test PKI issued in {path}"), path=str(exchange.pki.folder)))
+        if kept:
+            # For --password-file, so the kept keys can sign and be inspected later.
+            password_file = exchange.pki.folder / "password.txt"
+            password_file.write_text(exchange.pki.password + "\n", encoding="utf-8")
+            password_file.chmod(0o600)
+            report(translate(N_("Test PKI issued in {path}; the password of its keys is in {password_file}"), path=str(exchange.pki.folder), password_file=str(password_file)))
+        else:
+            report(translate(N_("Test PKI issued in {path}, a folder removed at the end (keep it with --data)"), path=str(exchange.pki.folder)))
         report(translate(N_("Receiving service of the authorised body listens at {url}"), url=exchange.url))
         with SenderClient(exchange.sender_config(), signer=exchange.head_signer) as client:
             submission = client.submit(exchange.sample, evidence_folders=[sample_path().parent], resubmit=True)
