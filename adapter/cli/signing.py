@@ -242,7 +242,10 @@ def _print_revocation(cert, others, config) -> None:
     revoked: bool | None = None
     if path.trusted and len(path.chain) > 1:
         status = check_revocation(cert, path.chain[1], at=now, settings=revocation)
-        revoked = True if status.revoked else False if status.status is CertStatus.GOOD else None
+        if status.revoked:
+            revoked = True
+        elif status.status is CertStatus.GOOD:
+            revoked = False
     click.echo(f"{_('Revocation')}: {_yes_no(revoked, N_('revoked'), N_('not revoked'), N_('unknown'))}")
 
 

@@ -64,7 +64,7 @@ def run_demo(data_dir: Path | None = None, *, report: Callable[[str], Any] = pri
     if data_dir is None:
         folder = Path(tempfile.mkdtemp(prefix="edms-adapter-demo-"))
         try:
-            result = _run(folder, report, kept=False)
+            result = _run(folder, report, keep_folder=False)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return result
@@ -76,7 +76,7 @@ def run_demo(data_dir: Path | None = None, *, report: Callable[[str], Any] = pri
             value=str(data_dir),
         )
     data_dir.mkdir(parents=True, exist_ok=True)
-    result = _run(data_dir.resolve(), report, kept=True)
+    result = _run(data_dir.resolve(), report, keep_folder=True)
     return DemoResult(result.document_id, result.status, result.timeline, result.decisions, result.receipts, data_dir.resolve())
 
 
@@ -194,11 +194,11 @@ class LoopbackExchange:
             self._responder = None
 
 
-def _run(folder: Path, report: Callable[[str], Any], *, kept: bool) -> DemoResult:
+def _run(folder: Path, report: Callable[[str], Any], *, keep_folder: bool) -> DemoResult:
     from .sender import SenderClient
 
     with LoopbackExchange(folder) as exchange:
-        if kept:
+        if keep_folder:
             # For --password-file, so the kept keys can sign and be inspected later.
             password_file = exchange.pki.folder / "password.txt"
             password_file.write_text(exchange.pki.password + "\n", encoding="utf-8")
