@@ -97,6 +97,9 @@ def test_verify_tampered_file_fails(signed_file, config_file, capsys):
     assert main(["--lang", "en", "--config", str(config_file), "verify", str(signed_file)]) == 1
     out = capsys.readouterr().out
     assert "Signature: invalid" in out
+    assert "Certificate: not checked: the signature is invalid" in out
+    assert "Signatory policy: not checked" in out
+    assert "not trusted" not in out
     assert "[digest-mismatch]" in out
     assert "Result: the document is NOT valid" in out
 

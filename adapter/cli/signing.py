@@ -126,9 +126,14 @@ def _print_result(result) -> None:
         click.echo(f"{_(label)}: {value}")
 
     line(N_("Signature"), _yes_no(result.intact, N_("intact"), N_("invalid"), N_("unknown")))
-    line(N_("Certificate"), _yes_no(result.trusted, N_("trusted"), N_("not trusted"), N_("unknown")))
-    line(N_("Revocation"), _yes_no(result.revoked, N_("revoked"), N_("not revoked"), N_("unknown")))
-    line(N_("Signatory policy"), _yes_no(result.policy_ok, N_("passed"), N_("failed"), N_("unknown")))
+    if result.intact:
+        line(N_("Certificate"), _yes_no(result.trusted, N_("trusted"), N_("not trusted"), N_("unknown")))
+        line(N_("Revocation"), _yes_no(result.revoked, N_("revoked"), N_("not revoked"), N_("unknown")))
+        line(N_("Signatory policy"), _yes_no(result.policy_ok, N_("passed"), N_("failed"), N_("unknown")))
+    else:
+        # The checks below need an intact signature, so a broken one leaves them undone, not failed.
+        for label in (N_("Certificate"), N_("Revocation"), N_("Signatory policy")):
+            line(label, _("not checked: the signature is invalid"))
     signer = result.signer
     if signer is not None:
         line(N_("Signer"), signer.full_name or "-")
