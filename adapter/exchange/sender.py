@@ -785,7 +785,7 @@ def find_evidence(document: Document, folders: Iterable[Path]) -> tuple[StoredEv
         content = _find_file(evidence.file_name, evidence.sha256, search)
         if content is None:
             raise InputError(
-                N_("evidence file {value} with SHA-256 {sha256} was not found in {folders}; put the signed file beside the input"),
+                N_("evidence file {value} with SHA-256 {sha256} was not found in {folders}; put the file that was signed beside the input, or name its folder with --evidence DIR"),
                 field=f"evidence[{evidence.number}]",
                 value=evidence.file_name,
                 sha256=evidence.sha256,
