@@ -85,6 +85,20 @@ def test_sqlite_pragmas(sqlite_store):
         assert session.execute(text("PRAGMA busy_timeout")).scalar() == 30000
 
 
+def test_new_database_readable_by_owner_only(tmp_path):
+    import stat
+
+    path = tmp_path / "new-folder" / "tracking.sqlite3"
+    tracking = TrackingStore(open_database(f"sqlite:///{path}"))
+    try:
+        _signed(tracking)
+    finally:
+        tracking.close()
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
 def test_queued_before_send_keeps_message_id(store):
     document_id = _signed(store)
     first = store.record_queued(document_id, service_id="ESEDO_UNIVERSAL_SERVICE", route_id="R_ESEDO")

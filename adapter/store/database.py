@@ -22,6 +22,7 @@ import datetime as dt
 import importlib
 import importlib.util
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -163,10 +164,24 @@ def create_database_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> E
         # One shared connection, or every session would see its own empty database.
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     else:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private_file(Path(database).expanduser())
     engine = create_engine(parsed, **options)
     _configure_sqlite(engine, int(busy_timeout_seconds * 1000), in_memory)
     return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the SQLite file at ``path``, and any missing folder above it, readable by this user only.
+
+    The databases keep rosters (names, phones, e-mails) and signed documents.
+    SQLite gives its -wal and -shm files the database file's permissions. An
+    existing file or folder keeps its own.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
 
 
 class Database:
