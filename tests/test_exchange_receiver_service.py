@@ -375,7 +375,7 @@ class _PushEndpoint(BaseChannelHandler):
     def __init__(self, receiver_certificate, *, answer_after: float = 0.0) -> None:
         self.receiver_certificate = receiver_certificate
         self.received: list[tuple[str, bytes]] = []
-        # Seconds between recording a receipt and answering, as a slow sender takes.
+        # Seconds between recording a receipt and responding, as a slow sender takes.
         self.answer_after = answer_after
 
     def trust_sender(self, certificate) -> bool:
@@ -395,7 +395,7 @@ def _wait_for(condition, seconds: float = 10.0) -> None:
 
 
 def test_receipts_pushed_to_sender_endpoint(test_pki, tmp_path):
-    # The delivered receipt's push is still waiting for its answer when the
+    # The delivered receipt's push is still waiting for its response when the
     # registration pushes, and must not be sent a second time.
     endpoint = _PushEndpoint(test_pki.receiver.certificate, answer_after=0.5)
     push_server = ServerThread(SoapApplication(endpoint))

@@ -78,7 +78,7 @@ def test_connection_refused_is_transient(sender):
         client.send_message(_card())
     assert caught.value.attempts == 3
     assert len(sleeps) == 2
-    # The message says what happened in plain words, without the HTTP library's text.
+    # The message names what happened in plain words, without the HTTP library's text.
     assert "refused" in caught.value.localized("en")
     assert "HTTPConnectionPool" not in caught.value.localized("en")
     assert "HTTPConnectionPool" not in caught.value.localized("ru")
