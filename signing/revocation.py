@@ -48,6 +48,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 from cryptography import x509
@@ -721,19 +722,23 @@ def _configured_crl(check: _Check, location: str, read: Callable[[_Check, str], 
     return crl
 
 
-def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
+def _extension(crl: x509.CertificateRevocationList, kind: type[x509.ExtensionType]) -> Any:
+    """Return the value of the CRL extension of class ``kind``, or ``None`` when ``crl`` has none."""
     try:
-        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+        return crl.extensions.get_extension_for_class(kind).value
     except x509.ExtensionNotFound:
         return None
+
+
+def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
+    number = _extension(crl, x509.CRLNumber)
+    return None if number is None else number.crl_number
 
 
 def _delta_base_number(crl: x509.CertificateRevocationList) -> int | None:
     """Return the number of the complete CRL that a delta CRL updates, or ``None`` for a complete CRL."""
-    try:
-        return crl.extensions.get_extension_for_class(x509.DeltaCRLIndicator).value.crl_number
-    except x509.ExtensionNotFound:
-        return None
+    indicator = _extension(crl, x509.DeltaCRLIndicator)
+    return None if indicator is None else indicator.crl_number
 
 
 def _freshest_urls(extensions: x509.Extensions) -> list[str]:
@@ -813,10 +818,7 @@ def _check_complete_crl(check: _Check, crl: x509.CertificateRevocationList, loca
 
 def _scope(crl: x509.CertificateRevocationList) -> x509.IssuingDistributionPoint | None:
     """Return the issuing distribution point that limits what ``crl`` covers, or ``None`` when it covers everything."""
-    try:
-        return crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
-    except x509.ExtensionNotFound:
-        return None
+    return _extension(crl, x509.IssuingDistributionPoint)
 
 
 def _covers(cert: x509.Certificate, scope: x509.IssuingDistributionPoint | None) -> bool:
