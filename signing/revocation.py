@@ -384,7 +384,7 @@ class _Check:
     cache: RevocationCache
     session: requests.Session | None
     label: str = field(init=False)
-    #: Configured CRLs already read in this check, by location, so a delta CRL is read once.
+    #: CRLs already read in this check, by location, so none is read twice.
     crls: dict[str, x509.CertificateRevocationList] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -844,7 +844,7 @@ def _covers(cert: x509.Certificate, scope: x509.IssuingDistributionPoint | None)
 
 
 # Configured CRL locations found not to be delta CRLs of an issuer, by
-# (location, issuer key), with the time until which that holds. They are not
+# (location, file version, issuer key), with the time until which that holds. They are not
 # read again in the search for delta CRLs until then.
 _not_deltas: dict[tuple[str, str, bytes], dt.datetime] = {}
 _not_deltas_lock = threading.Lock()

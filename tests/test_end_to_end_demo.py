@@ -16,6 +16,12 @@ EXAMPLES = REPO_ROOT / "examples"
 CLI = "import sys; from adapter.cli.main import main; sys.exit(main())"
 
 
+def _cli(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run the command line in a child process with ``arguments``."""
+    environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    return subprocess.run([sys.executable, "-c", CLI, *arguments], capture_output=True, text=True, env=environment, timeout=300)
+
+
 def test_samples_match_examples():
     shipped = sorted(path.relative_to(SAMPLES) for path in SAMPLES.rglob("*") if path.is_file())
     assert Path("notification.toml") in shipped
@@ -26,14 +32,7 @@ def test_samples_match_examples():
 
 
 def test_demo_command_prints_timeline(tmp_path):
-    environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    completed = subprocess.run(
-        [sys.executable, "-c", CLI, "--lang", "en", "demo", "--data", str(tmp_path / "demo")],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=300,
-    )
+    completed = _cli("--lang", "en", "demo", "--data", str(tmp_path / "demo"))
 
     assert completed.returncode == 0, completed.stderr[-3000:]
     output = completed.stdout
@@ -52,13 +51,7 @@ def test_demo_command_prints_timeline(tmp_path):
 
     # A second run into the same folder would replace the first run's keys.
     root_certificate = (tmp_path / "demo" / "pki" / "root-ca.pem").read_bytes()
-    again = subprocess.run(
-        [sys.executable, "-c", CLI, "--lang", "en", "demo", "--data", str(tmp_path / "demo")],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=300,
-    )
+    again = _cli("--lang", "en", "demo", "--data", str(tmp_path / "demo"))
     assert again.returncode != 0
     assert "already holds a demo" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1, again.stderr
@@ -66,14 +59,7 @@ def test_demo_command_prints_timeline(tmp_path):
 
 
 def test_demo_command_in_kazakh(tmp_path):
-    environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    completed = subprocess.run(
-        [sys.executable, "-c", CLI, "--lang", "kk", "demo"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=300,
-    )
+    completed = _cli("--lang", "kk", "demo")
 
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "Хронология:" in completed.stdout

@@ -168,7 +168,7 @@ def test_card_content_check_agrees_with_base64binary(test_pki, config, encoded):
 
 
 @pytest.mark.parametrize("encoded", NOT_BASE64_CONTENTS, ids=repr)
-def test_card_content_outside_base64_alphabet_refused(test_pki, config, encoded):
+def test_card_content_outside_alphabet_rejected(test_pki, config, encoded):
     root, _decoded = _card_with_content(test_pki, config, encoded)
 
     with pytest.raises(InvalidDocumentError) as caught:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import time
@@ -394,24 +395,31 @@ def _wait_for(condition, seconds: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def test_receipts_pushed_to_sender_endpoint(test_pki, tmp_path):
-    # The delivered receipt's push is still waiting for its response when the
-    # registration pushes, and must not be sent a second time.
-    endpoint = _PushEndpoint(test_pki.receiver.certificate, answer_after=0.5)
+@contextlib.contextmanager
+def _pushing_side(pki, folder, answer_after: float):
+    """Yield (receiving side, sender's gateway client, push endpoint) with receipts pushed to that endpoint."""
+    endpoint = _PushEndpoint(pki.receiver.certificate, answer_after=answer_after)
     push_server = ServerThread(SoapApplication(endpoint))
-    side = _start(test_pki, tmp_path, push_endpoints={SENDER_ID: push_server.url})
-    gateway = _client(side.url, signer_of(test_pki.head))
+    side = _start(pki, folder, push_endpoints={SENDER_ID: push_server.url})
+    gateway = _client(side.url, signer_of(pki.head))
     try:
-        card, _signed = signed_card(test_pki, test_pki.head, side.config)
-        gateway.send_message(_payload(card), message_id=str(uuid.uuid4()))
-        _wait_for(lambda: len(endpoint.received) == 1)
-        Registrar(side.config, signer=side.service.signer, store=side.store).register(1)
-        remaining = _pull(gateway)
+        yield side, gateway, endpoint
     finally:
         gateway.close()
         side.server.stop()
         push_server.stop()
         side.store.close()
+
+
+def test_receipts_pushed_to_sender_endpoint(test_pki, tmp_path):
+    # The delivered receipt's push is still waiting for its response when the
+    # registration pushes, and must not be sent a second time.
+    with _pushing_side(test_pki, tmp_path, answer_after=0.5) as (side, gateway, endpoint):
+        card, _signed = signed_card(test_pki, test_pki.head, side.config)
+        gateway.send_message(_payload(card), message_id=str(uuid.uuid4()))
+        _wait_for(lambda: len(endpoint.received) == 1)
+        Registrar(side.config, signer=side.service.signer, store=side.store).register(1)
+        remaining = _pull(gateway)
 
     kinds = [verify_receipt(xml, certificates=[test_pki.receiver.certificate]).kind for _message_id, xml in endpoint.received]
     assert kinds == [ReceiptKind.DELIVERED, ReceiptKind.REGISTERED]
@@ -419,25 +427,16 @@ def test_receipts_pushed_to_sender_endpoint(test_pki, tmp_path):
     assert remaining == []
 
 
-def test_pushes_during_a_slow_push_coalesce(test_pki, tmp_path):
-    endpoint = _PushEndpoint(test_pki.receiver.certificate, answer_after=0.3)
-    push_server = ServerThread(SoapApplication(endpoint))
-    side = _start(test_pki, tmp_path, push_endpoints={SENDER_ID: push_server.url})
-    gateway = _client(side.url, signer_of(test_pki.head))
-    try:
+def test_pushes_during_slow_push_coalesce(test_pki, tmp_path):
+    with _pushing_side(test_pki, tmp_path, answer_after=0.3) as (side, gateway, endpoint):
         message_ids = [str(uuid.uuid4()) for _ in range(3)]
         for number, message_id in enumerate(message_ids, start=1):
             card, _signed = signed_card(test_pki, test_pki.head, side.config, number=f"P-{number}")
             gateway.send_message(_payload(card), message_id=message_id)
-        # Each message started a background push; the later ones leave their
+        # Each message started a background push. The later ones leave their
         # receipts to the push already running, which makes another round.
         _wait_for(lambda: len(endpoint.received) == 3)
         _wait_for(lambda: _pull(gateway) == [])
-    finally:
-        gateway.close()
-        side.server.stop()
-        push_server.stop()
-        side.store.close()
 
     documents = [verify_receipt(xml, certificates=[test_pki.receiver.certificate]).document.message_id for _message_id, xml in endpoint.received]
     assert sorted(documents) == sorted(message_ids)

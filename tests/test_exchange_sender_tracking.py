@@ -85,7 +85,7 @@ def test_sqlite_pragmas(sqlite_store):
         assert session.execute(text("PRAGMA busy_timeout")).scalar() == 30000
 
 
-def test_new_database_readable_by_owner_only(tmp_path):
+def test_new_database_owner_only(tmp_path):
     import stat
 
     path = tmp_path / "new-folder" / "tracking.sqlite3"

@@ -183,7 +183,7 @@ def test_delta_of_other_scope_not_applied(pki, tmp_path):
     assert status.source.location == f"{base} + {matching}"
 
 
-def test_complete_crl_of_other_scope_not_used(pki, tmp_path):
+def test_other_scope_crl_not_used(pki, tmp_path):
     ca_only = _write(tmp_path, "ca-only.crl", pki.crl(number=BASE, scope=CA_CERTIFICATES_ONLY))
 
     status = _check(pki, RevocationSettings(crl_files=(ca_only,)))
@@ -226,7 +226,7 @@ def test_hold_stays_revoked_before_final_revocation(pki, tmp_path):
     assert status.source.location == f"{base} + {delta}"
 
 
-def test_old_delta_keeps_warning_of_unread_one(tmp_path):
+def test_old_delta_keeps_unread_warning(tmp_path):
     pki = TestPki.create(tmp_path / "pki", delta_crl_url="http://127.0.0.1:9/delta.crl")
     old_delta = _write(tmp_path, "old-delta.crl", pki.crl(number=BASE - 1, delta_of=BASE - 2))
     base = _write(tmp_path, "base.crl", pki.crl(number=BASE))
@@ -237,7 +237,7 @@ def test_old_delta_keeps_warning_of_unread_one(tmp_path):
     assert _codes(status) == ["crl-delta-unread"]
 
 
-def test_other_crls_not_read_again_for_deltas(pki, tmp_path, monkeypatch):
+def test_other_crls_read_once(pki, tmp_path, monkeypatch):
     from signing import revocation
 
     base = _write(tmp_path, "base.crl", pki.crl(number=BASE))
